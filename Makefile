@@ -1,0 +1,49 @@
+# pmsync — the two commands every newcomer needs are `make demo` and `make test`.
+GO        ?= go
+PKGS      ?= ./...
+BIN       ?= bin/pmsync
+FUZZTIME  ?= 5m
+SOAKKILLS ?= 1000
+export GOFLAGS ?= -mod=mod
+
+.PHONY: all build test unit browser demo bench fuzz soak lint vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pmsync
+
+## test: everything CI runs — vet, the race-enabled unit/integration tests, the dashboard browser test.
+test: vet unit browser
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+## browser: the dashboard's headless-Chromium test (needs /usr/bin/chromium; .ci/run installs it).
+browser:
+	PMSYNC_BROWSER_TEST=1 $(GO) test -count=1 -timeout 3m -run TestDashboardBrowser ./sync/...
+
+## demo: pmsync against the built-in GitHub, GitLab and Jira simulators; no accounts needed.
+demo: build
+	./$(BIN) demo
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./... | tee bench.out
+	$(GO) run ./internal/benchreport < bench.out
+
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+soak:
+	PMSYNC_SOAK_KILLS=$(SOAKKILLS) $(GO) test -race -count=1 -timeout 120m -run 'Soak|Kill' ./...
+
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin bench.out
