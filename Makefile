@@ -18,9 +18,11 @@ test: vet unit browser
 
 vet:
 	$(GO) vet $(PKGS)
+	cd deploy && $(GO) vet ./...
 
 unit:
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+	cd deploy && $(GO) test -count=1 ./...
 
 ## browser: the dashboard's headless-Chromium test (needs /usr/bin/chromium; .ci/run installs it).
 browser:
