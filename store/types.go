@@ -14,6 +14,8 @@ type Side struct {
 	URL       string         `json:"url,omitempty"` // web page of the item
 	Base      Fields         `json:"base"`
 	UpdatedAt time.Time      `json:"updated_at"` // the item's UpdatedAt when Base was taken
+	CreatedAt time.Time      `json:"created_at"` // when the item was created in its tracker
+	ClosedAt  time.Time      `json:"closed_at"`  // when pmsync first saw the item closed; zero while open
 }
 
 // Fields are the synced field values of one side, as last seen or written.
@@ -31,9 +33,9 @@ type Fields struct {
 
 // CommentLink pairs a comment with its mirror on the other side of a link.
 type CommentLink struct {
-	Source   string `json:"source"`    // "platform" or "customer": where the comment was written
-	SourceID string `json:"source_id"` // comment id on the source side
-	MirrorID string `json:"mirror_id"` // comment id of the mirror on the other side
+	Source   string `json:"source"`         // "platform" or "customer": where the comment was written
+	SourceID string `json:"source_id"`      // comment id on the source side
+	MirrorID string `json:"mirror_id"`      // comment id of the mirror on the other side
 	Hash     string `json:"hash,omitempty"` // hash of the content last written to the mirror
 }
 
@@ -71,6 +73,12 @@ type Link struct {
 	Comments     []CommentLink    `json:"comments,omitempty"`
 	CreatedAt    time.Time        `json:"created_at"`
 	UpdatedAt    time.Time        `json:"updated_at"`
+	// Conflicts counts the conflicts resolved on this link; LastConflictAt
+	// is when the latest one was. LastError is the last sync error (no
+	// secret or item text), "" after a clean reconcile.
+	Conflicts      int       `json:"conflicts,omitempty"`
+	LastConflictAt time.Time `json:"last_conflict_at"`
+	LastError      string    `json:"last_error,omitempty"`
 }
 
 // Intent is a durable note that pmsync is about to create a mirror (of an item
