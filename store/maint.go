@@ -1,0 +1,171 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Backup writes a consistent copy of the whole store to w while other reads
+// and writes go on (a hot backup: bbolt's Tx.WriteTo in a read
+// transaction). The copy is a store file that Open accepts. It holds every
+// customer's data: serve it only to operators.
+func (db *DB) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := db.view(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("store: backup %s: %w", db.path, err)
+	}
+	return n, nil
+}
+
+// maxProblems bounds the problems one Check reports.
+const maxProblems = 20
+
+// Check verifies the file (bbolt's page-level Tx.Check) and pmsync's own
+// invariants: every ref index entry points at a link of the same customer
+// that has that ref on one of its sides, every link's refs are indexed to
+// it, every record sits under the customer it names, and every delivery is
+// in the expiry index. It returns nil or an error listing the problems.
+func (db *DB) Check() error {
+	var probs []error
+	add := func(format string, a ...any) bool {
+		probs = append(probs, fmt.Errorf(format, a...))
+		return len(probs) < maxProblems
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			if !add("file: %w", err) {
+				return nil
+			}
+		}
+		cs := tx.Bucket(bucketCustomers)
+		_ = cs.ForEachBucket(func(name []byte) error {
+			if !checkCustomer(cs.Bucket(name), string(name), add) {
+				return errStop
+			}
+			return nil
+		})
+		d, x := tx.Bucket(bucketDeliv), tx.Bucket(bucketDelivExp)
+		_ = d.ForEach(func(k, v []byte) error {
+			if len(v) != 8 || x.Get(append(append([]byte(nil), v...), k...)) == nil {
+				if !add("delivery %q: not in the expiry index", k) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: check %s: %w", db.path, err)
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("store: check %s: %d problem(s) found (at most %d listed): %w", db.path, len(probs), maxProblems, errors.Join(probs...))
+	}
+	return nil
+}
+
+// checkCustomer checks one customer's links, ref index and intents; it
+// returns false once add says to stop.
+func checkCustomer(cb *bolt.Bucket, customer string, add func(string, ...any) bool) bool {
+	links, refs := cb.Bucket(subLinks), cb.Bucket(subRefs)
+	ok := true
+	if refs != nil {
+		_ = refs.ForEach(func(k, id []byte) error {
+			var l *Link
+			if links != nil {
+				if v := links.Get(id); v != nil {
+					l, _ = decodeLink(v)
+				}
+			}
+			if l == nil {
+				ok = add("customer %s: ref %q points at missing link %s", customer, k, id)
+			} else if string(refOf(l.Platform.Ref)) != string(k) && string(refOf(l.Remote.Ref)) != string(k) {
+				ok = add("customer %s: ref %q points at link %s, which does not have it", customer, k, id)
+			}
+			return stopUnless(ok)
+		})
+	}
+	if ok && links != nil {
+		_ = links.ForEach(func(k, v []byte) error {
+			l, err := decodeLink(v)
+			switch {
+			case err != nil:
+				ok = add("customer %s: link %s: %w", customer, k, err)
+			case l.Customer != customer || l.ID != string(k):
+				ok = add("customer %s: link %s is stored as customer %s link %s", customer, k, l.Customer, l.ID)
+			default:
+				for _, r := range []refKey{refOf(l.Platform.Ref), refOf(l.Remote.Ref)} {
+					if r != nil && (refs == nil || string(refs.Get(r)) != l.ID) && ok {
+						ok = add("customer %s: link %s: ref %q is not indexed to it", customer, k, r)
+					}
+				}
+			}
+			return stopUnless(ok)
+		})
+	}
+	if ib := cb.Bucket(subIntents); ok && ib != nil {
+		_ = ib.ForEach(func(k, v []byte) error {
+			in, err := decodeIntent(v)
+			if err != nil {
+				ok = add("customer %s: intent %s: %w", customer, k, err)
+			} else if in.Customer != customer || in.ID != string(k) {
+				ok = add("customer %s: intent %s is stored as customer %s intent %s", customer, k, in.Customer, in.ID)
+			}
+			return stopUnless(ok)
+		})
+	}
+	return ok
+}
+
+func stopUnless(ok bool) error {
+	if ok {
+		return nil
+	}
+	return errStop
+}
+
+// Stats counts the records of the store and measures its file. Counting
+// reads every bucket: call it for status pages and reports, not per request.
+func (db *DB) Stats() Stats {
+	s := Stats{FileSize: db.fileSize()}
+	err := db.view(func(tx *bolt.Tx) error {
+		s.DataSize = tx.Size()
+		s.Schema, _ = strconv.Atoi(string(tx.Bucket(bucketMeta).Get(keySchema)))
+		s.Watermarks = keyCount(tx.Bucket(bucketWater))
+		s.Deliveries = keyCount(tx.Bucket(bucketDeliv))
+		s.Sends = keyCount(tx.Bucket(bucketSends))
+		s.States = keyCount(tx.Bucket(bucketState))
+		s.AuditEvents = keyCount(tx.Bucket(bucketAudit))
+		cs := tx.Bucket(bucketCustomers)
+		return cs.ForEachBucket(func(name []byte) error {
+			cb := cs.Bucket(name)
+			s.Customers++
+			s.Links += keyCount(cb.Bucket(subLinks))
+			s.Refs += keyCount(cb.Bucket(subRefs))
+			s.Intents += keyCount(cb.Bucket(subIntents))
+			s.AuditEvents += keyCount(cb.Bucket(subAudit))
+			return nil
+		})
+	})
+	if err != nil {
+		db.log.Error("store stats failed", "err", err)
+	}
+	return s
+}
+
+// keyCount counts the keys of b, 0 for a missing bucket.
+func keyCount(b *bolt.Bucket) int {
+	if b == nil {
+		return 0
+	}
+	return b.Stats().KeyN
+}
