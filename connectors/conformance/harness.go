@@ -84,3 +84,56 @@ const Secret = "pmsync-canary-token-7f1e9b2c"
 
 // WebhookSecret is the webhook secret every harness configures.
 const WebhookSecret = "pmsync-canary-hook-secret-55aa"
+
+// The interfaces below extend Harness and Backend without changing them.
+// Run checks for them with a type assertion. Reconnector and RawWebhooker
+// are required: Run reports a failure naming the one a harness lacks.
+// Capable and LatencyBackend are optional.
+
+// Reconnector is a Harness that can build a second connector on the
+// simulator behind an earlier Make, with the same configuration, as the
+// daemon does after a restart. The suite uses it to prove that a Changes
+// cursor survives a restart. b is the Backend returned by Make.
+type Reconnector interface {
+	Reconnect(t *testing.T, b Backend, trackerID string) connectors.Connector
+}
+
+// RawWebhooker is a Harness that can sign (or token-authenticate) any body
+// as a valid delivery would be, so the suite can send an authenticated but
+// malformed delivery and expect ErrInvalid.
+type RawWebhooker interface {
+	RawWebhook(t *testing.T, body []byte) *http.Request
+}
+
+// Capabilities tells the suite what the tracker under test can and cannot
+// do. The zero value runs every test except assignee round trips.
+type Capabilities struct {
+	// Assignees are at least two distinct values that Create and Update
+	// accept as Item.Assignee and Get returns unchanged (logins, account
+	// ids). With fewer than two the assignee field is not tested.
+	Assignees []string
+	// NoRestrictedComments says the tracker has no restricted comments
+	// (GitHub): Backend.AddComment with restricted true is then not tested.
+	NoRestrictedComments bool
+	// PageSize is the simulator's page size for item and comment listings
+	// as the harness configures it. The pagination tests create 2×PageSize+3
+	// items (120 when zero) and require at least that many pages.
+	PageSize int
+	// DefaultPriority is the priority the tracker gives an item created or
+	// updated without one (Jira's default priority scheme). Empty means
+	// the tracker can leave the priority unset, and the suite expects ""
+	// back.
+	DefaultPriority connectors.Priority
+}
+
+// Capable is a Harness that states its Capabilities.
+type Capable interface {
+	Capabilities() Capabilities
+}
+
+// LatencyBackend is a Backend that can delay every answer by d (0 turns
+// latency off), honouring the request's context, so that the suite can
+// cancel a request in flight.
+type LatencyBackend interface {
+	SetLatency(d time.Duration)
+}
