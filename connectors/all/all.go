@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/connectors/memory"
 )
 
 func init() {
@@ -14,4 +15,6 @@ func init() {
 }
 
 // factories is the list of tracker kinds. Keep it sorted.
-var factories = map[string]connectors.Factory{}
+var factories = map[string]connectors.Factory{
+	"memory": memory.Factory,
+}
