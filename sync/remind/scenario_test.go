@@ -70,7 +70,7 @@ func scenarioItems() []itemSpec {
 			platKey: "PLAT-120", remKey: "globex/sre#9", title: "GLOBEX-CANARY rotate edge certificates", incident: "INC-1990",
 			prio: "P0", status: "open", due: "2025-03-01", created: day0(2025, 1, 20), updated: day0(2025, 3, 20)},
 		{id: "b1b2c3d4e5f6a7b8c9d0e1f3", customer: "globex", origin: "platform", owner: "platform", state: store.LinkBroken,
-			broken: "customer item globex/sre#11 was deleted",
+			broken:  "customer item globex/sre#11 was deleted",
 			platKey: "PLAT-121", remKey: "globex/sre#11", title: "GLOBEX-CANARY-BROKEN failover runbook", incident: "INC-1990",
 			prio: "P1", status: "open", created: day0(2025, 1, 22), updated: day0(2025, 3, 2)},
 		{id: "b1b2c3d4e5f6a7b8c9d0e1f4", customer: "globex", origin: "platform", owner: "platform", state: store.LinkUnshared,
