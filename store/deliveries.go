@@ -91,8 +91,8 @@ func (db *DB) RecordDelivery(tracker, deliveryID string, ttl time.Duration) (fre
 }
 
 // pruneChunk bounds the deletions of one pruning transaction, so pruning a
-// large backlog never holds the writer lock for long.
-const pruneChunk = 5000
+// large backlog never holds the writer lock for long. Tests lower it.
+var pruneChunk = 5000
 
 // PruneDeliveries removes the delivery records that have expired and returns
 // how many it removed.

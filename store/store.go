@@ -68,6 +68,7 @@ type DB struct {
 	now     func() time.Time
 	log     *slog.Logger
 	maxSize atomic.Int64
+	writers atomic.Int64 // callers inside batch
 	space   spaceMeter
 }
 
@@ -143,9 +144,16 @@ func (db *DB) update(fn func(w *wtx) error) error {
 }
 
 // batch runs fn in a read-write transaction that it may share with other
-// concurrent callers (bolt.DB.Batch). fn may run more than once: it must
-// reset any result it reports through a closure before doing anything else.
+// concurrent callers (bolt.DB.Batch). A caller that is alone runs its own
+// transaction at once instead of waiting BatchDelay for company. fn may run
+// more than once: it must reset any result it reports through a closure
+// before doing anything else.
 func (db *DB) batch(fn func(w *wtx) error) error {
+	if db.writers.Add(1) == 1 {
+		defer db.writers.Add(-1)
+		return db.update(fn)
+	}
+	defer db.writers.Add(-1)
 	return db.bolt.Batch(func(tx *bolt.Tx) error { return fn(db.space.begin(db, tx)) })
 }
 
