@@ -69,6 +69,13 @@ func clip(s string) string {
 	return s
 }
 
+// fail records a problem found while decoding path; validation then
+// stays quiet about path and everything under it.
+func (d *decoder) fail(path, format string, args ...any) {
+	d.c.bad[path] = true
+	d.c.add(d.c.line(path), path, format, args...)
+}
+
 // value decodes n into v (settable) at path.
 func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 	n = resolve(n)
@@ -80,7 +87,7 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		if s, ok := d.scalar(n, path, "a duration such as 2m, 36h or 7d"); ok {
 			dur, err := ParseDuration(s)
 			if err != nil {
-				d.c.add(n.Line, path, "%v", err)
+				d.fail(path, "%v", err)
 				return
 			}
 			v.SetInt(int64(dur))
@@ -89,7 +96,7 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		if s, ok := d.scalar(n, path, "a cron schedule such as \"0 9 * * MON\""); ok {
 			sched, err := ParseSchedule(s)
 			if err != nil {
-				d.c.add(n.Line, path, "%v", err)
+				d.fail(path, "%v", err)
 				return
 			}
 			v.Set(reflect.ValueOf(sched))
@@ -101,7 +108,7 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 			}
 		}
 	case t == secretType:
-		d.c.add(n.Line, path, "internal: secret decoded as a value")
+		d.fail(path, "internal: secret decoded as a value")
 	default:
 		d.byKind(n, path, v)
 	}
@@ -111,7 +118,7 @@ func (d *decoder) byKind(n *yaml.Node, path string, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.String:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
-			d.c.add(n.Line, path, "want a string, got %s (quote it: \"%s\")", describe(n), n.Value)
+			d.fail(path, "want a string, got %s (quote it: \"%s\")", describe(n), n.Value)
 			return
 		}
 		if s, ok := d.scalar(n, path, "a string"); ok {
@@ -119,29 +126,29 @@ func (d *decoder) byKind(n *yaml.Node, path string, v reflect.Value) {
 		}
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			d.c.add(n.Line, path, "want an integer, got %s", describe(n))
+			d.fail(path, "want an integer, got %s", describe(n))
 			return
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 32)
 		if err != nil {
-			d.c.add(n.Line, path, "integer %s out of range", clip(n.Value))
+			d.fail(path, "integer %s out of range", clip(n.Value))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
 		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-			d.c.add(n.Line, path, "want a number, got %s", describe(n))
+			d.fail(path, "want a number, got %s", describe(n))
 			return
 		}
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 		if err != nil {
-			d.c.add(n.Line, path, "invalid number %s", clip(n.Value))
+			d.fail(path, "invalid number %s", clip(n.Value))
 			return
 		}
 		v.SetFloat(f)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			d.c.add(n.Line, path, "want true or false, got %s", describe(n))
+			d.fail(path, "want true or false, got %s", describe(n))
 			return
 		}
 		v.SetBool(n.Value == "true" || n.Value == "True" || n.Value == "TRUE")
@@ -157,7 +164,7 @@ func (d *decoder) byKind(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.Struct:
 		d.structure(n, path, v)
 	default:
-		d.c.add(n.Line, path, "internal: cannot decode into %s", v.Type())
+		d.fail(path, "internal: cannot decode into %s", v.Type())
 	}
 }
 
@@ -165,7 +172,7 @@ func (d *decoder) byKind(n *yaml.Node, path string, v reflect.Value) {
 // expected.
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
-		d.c.add(n.Line, path, "want %s, got %s", want, describe(n))
+		d.fail(path, "want %s, got %s", want, describe(n))
 		return "", false
 	}
 	return n.Value, true
@@ -174,7 +181,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 func (d *decoder) priority(s string, line int, path string) (connectors.Priority, bool) {
 	p := connectors.Priority(s)
 	if p == "" || !p.Valid() {
-		d.c.add(line, path, "unknown priority %q (want P0, P1, P2, P3 or P4)", clip(s))
+		d.fail(path, "unknown priority %q (want P0, P1, P2, P3 or P4)", clip(s))
 		return "", false
 	}
 	return p, true
@@ -182,7 +189,7 @@ func (d *decoder) priority(s string, line int, path string) (connectors.Priority
 
 func (d *decoder) slice(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.SequenceNode {
-		d.c.add(n.Line, path, "want a list, got %s", describe(n))
+		d.fail(path, "want a list, got %s", describe(n))
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -196,7 +203,7 @@ func (d *decoder) slice(n *yaml.Node, path string, v reflect.Value) {
 
 func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.c.add(n.Line, path, "want a map, got %s", describe(n))
+		d.fail(path, "want a map, got %s", describe(n))
 		return
 	}
 	kt := v.Type().Key()
@@ -262,7 +269,7 @@ func structFields(t reflect.Type) (keys map[string]field, secrets map[string]boo
 
 func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.c.add(n.Line, path, "want a map of keys, got %s", describe(n))
+		d.fail(path, "want a map of keys, got %s", describe(n))
 		return
 	}
 	keys, secrets := structFields(v.Type())
@@ -282,20 +289,21 @@ func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 		seen[name] = kn.Line
 		d.c.lines[p] = kn.Line
 		if kn.ShortTag() == "!!merge" {
-			d.c.add(kn.Line, p, "YAML merge keys (<<) are not supported; write the keys out or use an alias for the whole value")
+			d.fail(p, "YAML merge keys (<<) are not supported; write the keys out or use an alias for the whole value")
 			continue
 		}
 		if secrets[name] {
-			d.c.add(kn.Line, p, "a secret must never be written in the config file: put it in an environment variable and set %s_env: VARIABLE_NAME, or in a file and set %s_file: /path/to/file", name, name)
+			d.fail(p, "a secret must never be written in the config file: put it in an environment variable and set %s_env: VARIABLE_NAME, or in a file and set %s_file: /path/to/file", name, name)
 			continue
 		}
 		f, ok := keys[name]
 		if !ok {
-			d.c.add(kn.Line, p, "%s", unknownKey(name, keys))
+			d.fail(p, "%s", unknownKey(name, keys))
 			continue
 		}
 		if f.secret != "" {
-			d.secret(kn, vn, p, name, f.secret, v.Field(f.index).Addr().Interface().(*Secret))
+			base := strings.TrimSuffix(name, "_"+f.secret)
+			d.secret(kn, vn, p, base, f.secret, v.Field(f.index).Addr().Interface().(*Secret))
 			continue
 		}
 		d.value(vn, p, v.Field(f.index))
@@ -314,23 +322,23 @@ func (d *decoder) secret(kn, vn *yaml.Node, p, name, how string, s *Secret) {
 		return
 	}
 	if vn.Kind != yaml.ScalarNode || vn.ShortTag() == "!!bool" {
-		d.c.add(vn.Line, p, "want a string, got %s", describeSafe(vn))
+		d.fail(p, "want a string, got %s", describeSafe(vn))
 		return
 	}
 	val := strings.TrimSpace(vn.Value)
 	if val == "" {
-		d.c.add(vn.Line, p, "must not be empty (remove the key if there is no %s)", name)
+		d.fail(p, "must not be empty (remove the key if there is no %s)", name)
 		return
 	}
 	if (how == "env" && s.File != "") || (how == "file" && s.Env != "") {
-		d.c.add(kn.Line, p, "set %s_env or %s_file, not both", name, name)
+		d.fail(p, "set %s_env or %s_file, not both", name, name)
 		return
 	}
 	base := strings.TrimSuffix(strings.TrimSuffix(p, "_env"), "_file")
 	switch how {
 	case "env":
 		if !envNameRE.MatchString(val) || looksLikeToken.MatchString(val) {
-			d.c.add(vn.Line, p, "not an environment variable name (letters, digits and _); %s_env names the variable that holds the secret, it is not the secret itself", name)
+			d.fail(p, "not an environment variable name (letters, digits and _); %s_env names the variable that holds the secret, it is not the secret itself", name)
 			return
 		}
 		s.Env = val

@@ -63,11 +63,12 @@ const maxErrors = 50
 type collector struct {
 	file  string
 	errs  ErrorList
-	lines map[string]int // key path → line where it was written
+	lines map[string]int  // key path → line where it was written
+	bad   map[string]bool // key paths that failed to decode
 }
 
 func newCollector(file string) *collector {
-	return &collector{file: file, lines: map[string]int{"": 1}}
+	return &collector{file: file, lines: map[string]int{"": 1}, bad: map[string]bool{}}
 }
 
 // add records a problem at an explicit line.
@@ -79,8 +80,17 @@ func (c *collector) add(line int, path, format string, args ...any) {
 }
 
 // errf records a problem at path, at the line where path (or its nearest
-// written ancestor) appears in the file.
+// written ancestor) appears in the file. It stays quiet when path or an
+// ancestor already failed to decode: one mistake, one message.
 func (c *collector) errf(path, format string, args ...any) {
+	for p := path; ; p = parentPath(p) {
+		if c.bad[p] {
+			return
+		}
+		if p == "" {
+			break
+		}
+	}
 	c.add(c.line(path), path, format, args...)
 }
 

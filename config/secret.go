@@ -29,17 +29,28 @@ type Secret struct {
 	// surrounding white space).
 	File string
 
-	value string
+	// value is behind a pointer so that even fmt's raw struct printing
+	// (used for bad verbs, where methods are not called) shows an address.
+	value *string
 	path  string // key path in the file, for errors
 	line  int
 }
 
 // Value returns the secret itself. Pass it only to the code that
 // authenticates; never log it or put it in an error.
-func (s Secret) Value() string { return s.value }
+func (s Secret) Value() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
 
-// IsSet reports whether the configuration names a source for the secret.
-func (s Secret) IsSet() bool { return s.Env != "" || s.File != "" }
+// NewSecret returns a Secret holding value, for configurations built in
+// code (the demo, tests) rather than read from a file.
+func NewSecret(value string) Secret { return Secret{value: &value} }
+
+// IsSet reports whether the secret has a value or names a source for one.
+func (s Secret) IsSet() bool { return s.Env != "" || s.File != "" || s.value != nil }
 
 // Source describes where the secret comes from ("env PLATFORM_TOKEN",
 // "file /run/secrets/token") or returns "" when it is not set. It is safe
@@ -56,7 +67,7 @@ func (s Secret) Source() string {
 
 // String returns [REDACTED] for a set secret and "" otherwise.
 func (s Secret) String() string {
-	if s.value == "" && !s.IsSet() {
+	if !s.IsSet() {
 		return ""
 	}
 	return redacted
@@ -126,7 +137,7 @@ func resolveSecret(c *collector, s *Secret, env func(string) (string, bool), dir
 			c.add(s.line, p, "environment variable %s is empty", s.Env)
 			return
 		}
-		s.value = v
+		s.value = &v
 	case s.File != "":
 		p := s.path + "_file"
 		name := s.File
@@ -138,7 +149,7 @@ func resolveSecret(c *collector, s *Secret, env func(string) (string, bool), dir
 			c.add(s.line, p, "%v", err)
 			return
 		}
-		s.value = v
+		s.value = &v
 	}
 }
 

@@ -118,11 +118,11 @@ func validateTracker(c *collector, path, id string, t *Tracker, s *Sync) {
 	}
 	checkProject(c, join(path, "project"), t.Kind, t.Project)
 	if !t.Auth.Token.IsSet() {
-		c.errf(join(path, "auth"), "a token is required: set auth.token_env (or auth.token_file)")
+		c.errf(join(path, "auth.token"), "required: set auth.token_env (or auth.token_file) to where the API token is")
 	}
 	switch {
 	case jira && t.Flavor == "cloud" && !t.Auth.User.IsSet():
-		c.errf(join(path, "auth"), "Jira Cloud needs the account e-mail: set auth.user_env (or auth.user_file)")
+		c.errf(join(path, "auth.user"), "Jira Cloud needs the account e-mail: set auth.user_env (or auth.user_file)")
 	case t.Auth.User.IsSet() && !jira:
 		// Jira Data Center ignores it (a personal access token is enough).
 		c.errf(join(path, "auth.user"), "only used by Jira Cloud (basic auth); remove it")
@@ -313,7 +313,7 @@ func validateShare(c *collector, path string, cu *Customer, selectors map[string
 	}
 	if notEmpty(c, join(path, "select_label"), s.SelectLabel) {
 		key := strings.ToLower(s.SelectLabel)
-		if other, dup := selectors[key]; dup && cu.ID != "" {
+		if other, dup := selectors[key]; dup && cu.ID != "" && other != cu.ID {
 			c.errf(join(path, "select_label"), "%q is also customer %q's select label; each customer needs its own", clip(s.SelectLabel), other)
 		} else {
 			selectors[key] = cu.ID
@@ -389,11 +389,12 @@ func validateSMTP(c *collector, cfg *Config) {
 	if s.TLS == "" {
 		s.TLS = "starttls"
 	}
-	oneOf(c, "smtp.tls", s.TLS, smtpTLSModes)
-	if s.Port == 0 {
+	if _, written := c.lines["smtp.port"]; written {
+		between(c, "smtp.port", s.Port, 1, 65535)
+	}
+	if oneOf(c, "smtp.tls", s.TLS, smtpTLSModes) && s.Port == 0 {
 		s.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[s.TLS]
 	}
-	between(c, "smtp.port", s.Port, 1, 65535)
 	if strings.TrimSpace(s.Host) == "" {
 		c.errf("smtp.host", "required: the SMTP server's host name")
 	} else if strings.ContainsAny(s.Host, ":/ ") {
