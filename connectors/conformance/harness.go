@@ -124,6 +124,12 @@ type Capabilities struct {
 	// the tracker can leave the priority unset, and the suite expects ""
 	// back.
 	DefaultPriority connectors.Priority
+	// LossyMarkdown says the tracker stores descriptions in another markup
+	// (Jira wiki) so rich Markdown may not come back byte for byte. The
+	// suite then still requires plain and unicode text to round trip
+	// exactly, and rich Markdown to be stable: writing back what was read
+	// reads back the same text.
+	LossyMarkdown bool
 }
 
 // Capable is a Harness that states its Capabilities.

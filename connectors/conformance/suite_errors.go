@@ -70,7 +70,9 @@ func testErrors(t *testing.T, e *env) {
 		{Fault{Op: OpGet, Status: 500}, callGet, connectors.ErrTemporary, 0},
 		{Fault{Op: OpGet, Status: 502}, callGet, connectors.ErrTemporary, 0},
 		{Fault{Op: OpGet, Status: 503}, callGet, connectors.ErrTemporary, 0},
-		{Fault{Op: OpGet, AfterCommit: true}, callGet, connectors.ErrTemporary, 0},
+		// Times 2: net/http replays an idempotent request once when a
+		// reused connection is cut before the answer.
+		{Fault{Op: OpGet, AfterCommit: true, Times: 2}, callGet, connectors.ErrTemporary, 0},
 		{Fault{Op: OpList, Status: 502}, callChanges, connectors.ErrTemporary, 0},
 		{Fault{Op: OpList, Status: 429, Header: retryAfter("2")}, callChanges, connectors.ErrRateLimited, 2 * time.Second},
 		{Fault{Op: OpList, Status: 403}, callChanges, connectors.ErrPermission, 0},
@@ -112,9 +114,10 @@ func testErrors(t *testing.T, e *env) {
 				}
 			}
 			// The fault was used up: the same call now succeeds. Not for a
-			// create (the item might exist) nor after a 429 (the connector
-			// may hold requests until BlockedUntil, and the clock is still).
-			if tc.call.name != "Create" && tc.want != connectors.ErrRateLimited {
+			// create (the item might exist), after a 429 (the connector may
+			// hold requests until BlockedUntil, and the clock is still) or
+			// when a fault may be left over.
+			if tc.call.name != "Create" && tc.want != connectors.ErrRateLimited && tc.fault.Times == 0 {
 				err := tc.call.do(e.ctx(t), e.c, key)
 				noSecret(t, err)
 				if err != nil && !errors.Is(err, connectors.ErrNotFound) {
