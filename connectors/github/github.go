@@ -1,0 +1,174 @@
+// Package github is pmsync's connector for GitHub Issues on github.com and
+// GitHub Enterprise Server, built on go-github (imported as gh).
+//
+// Canonical fields live where GitHub has room for them: status in the
+// issue state and state_reason plus an in-progress label; priority, kind,
+// incident and owner in labels named by a connectors.LabelScheme; the due
+// date in a "Due: YYYY-MM-DD" line of the body (a milestone's due_on is
+// read when the body has none); the pmsync marker in an HTML comment at
+// the end of the body. Pull requests are never items.
+//
+// Changes polls the repository's issue list sorted by update time with a
+// conditional request, so that a poll that finds nothing costs one request
+// answered 304, which GitHub does not charge. FindByMarker reads the list
+// endpoints, never the search index, which lags behind writes. Creating
+// issues and comments is paced below GitHub's secondary limit. The
+// connector never retries a write: it classifies failures and leaves
+// retries to the engine.
+package github
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+	"golang.org/x/time/rate"
+
+	"github.com/pmsync/pmsync/connectors"
+)
+
+// Kind is the tracker kind this package registers.
+const Kind = "github"
+
+// DefaultCreatesPerMinute paces issue and comment creation: GitHub's
+// secondary limit allows about 80 content-creating requests per minute.
+const DefaultCreatesPerMinute = 80
+
+// Options tune a Connector beyond connectors.Config.
+type Options struct {
+	// CreatesPerMinute paces content-creating requests (new issues and
+	// new comments); 0 means DefaultCreatesPerMinute. Tests raise it.
+	CreatesPerMinute float64
+	// PageSize is the per_page of list requests (1..100, default 100).
+	PageSize int
+}
+
+// Connector is one GitHub repository. It is safe for concurrent use.
+type Connector struct {
+	id          string
+	owner, repo string
+	client      *gh.Client
+	httpc       *http.Client
+	labels      connectors.LabelScheme
+	secret      []byte
+	now         func() time.Time
+	log         *slog.Logger
+	overlap     time.Duration
+	pace        *rate.Limiter
+	perPage     int
+
+	rateMu sync.Mutex
+	rate   connectors.RateState
+
+	labelMu sync.Mutex
+	known   map[string]bool // label names (lower case) known to exist; nil until listed
+}
+
+var _ connectors.Connector = (*Connector)(nil)
+
+// Factory builds a Connector with default Options; it is the registry entry.
+func Factory(cfg connectors.Config) (connectors.Connector, error) { return New(cfg, Options{}) }
+
+// New checks cfg and builds a Connector.
+func New(cfg connectors.Config, opts Options) (*Connector, error) {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("github: tracker %q: "+format, append([]any{cfg.ID}, a...)...)
+	}
+	owner, repo, ok := strings.Cut(cfg.Project, "/")
+	if !ok || owner == "" || repo == "" || strings.ContainsAny(repo, "/# ") || strings.ContainsAny(owner, "# ") {
+		return nil, fail("project %q is not owner/repo", cfg.Project)
+	}
+	if cfg.Token == "" {
+		return nil, fail("token is empty")
+	}
+	if opts.CreatesPerMinute < 0 {
+		return nil, fail("creates per minute %v is negative", opts.CreatesPerMinute)
+	}
+	if opts.CreatesPerMinute == 0 {
+		opts.CreatesPerMinute = DefaultCreatesPerMinute
+	}
+	if opts.PageSize == 0 {
+		opts.PageSize = 100
+	}
+	if opts.PageSize < 1 || opts.PageSize > 100 {
+		return nil, fail("page size %d is not within 1..100", opts.PageSize)
+	}
+	c := &Connector{
+		id: cfg.ID, owner: owner, repo: repo,
+		labels:  cfg.Labels.Merge(connectors.DefaultGitHubLabels()),
+		secret:  []byte(cfg.WebhookSecret),
+		now:     cfg.Clock(),
+		log:     cfg.Log().With("tracker", cfg.ID, "kind", Kind),
+		overlap: cfg.OverlapOrDefault(),
+		pace:    rate.NewLimiter(rate.Limit(opts.CreatesPerMinute/60), 1),
+		perPage: opts.PageSize,
+		rate:    connectors.RateState{Remaining: -1},
+	}
+	base := cfg.Client()
+	c.httpc = &http.Client{Transport: &observer{base: base.Transport, c: c}, Timeout: base.Timeout,
+		CheckRedirect: base.CheckRedirect, Jar: base.Jar}
+	client := gh.NewClient(c.httpc).WithAuthToken(cfg.Token)
+	client.UserAgent = "pmsync"
+	if cfg.URL != "" {
+		u, err := url.Parse(cfg.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fail("url %q is not an http(s) URL", cfg.URL)
+		}
+		if client, err = client.WithEnterpriseURLs(cfg.URL, cfg.URL); err != nil {
+			return nil, fail("url %q: %v", cfg.URL, err)
+		}
+	}
+	c.client = client
+	return c, nil
+}
+
+// Kind returns "github".
+func (c *Connector) Kind() string { return Kind }
+
+// Close releases idle connections.
+func (c *Connector) Close() error {
+	c.httpc.CloseIdleConnections()
+	return nil
+}
+
+// ref says where this connector's items live.
+func (c *Connector) ref() repoRef { return repoRef{tracker: c.id, owner: c.owner, repo: c.repo} }
+
+func (c *Connector) full() string { return c.owner + "/" + c.repo }
+
+// number reads a key: "owner/repo#12" (this repository only), "#12" or "12".
+func (c *Connector) number(op, key string) (int, error) {
+	rest := key
+	if full, num, ok := strings.Cut(key, "#"); ok {
+		if full != "" && !strings.EqualFold(full, c.full()) {
+			return 0, connectors.Errorf(connectors.CodeInvalid, op, fmt.Errorf("key %q belongs to another repository than %s", key, c.full()))
+		}
+		rest = num
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 1 {
+		return 0, connectors.Errorf(connectors.CodeInvalid, op, fmt.Errorf("key %q is not owner/repo#number", key))
+	}
+	return n, nil
+}
+
+// noPreflight is go-github's own context key (the unexported
+// bypassRateLimitCheck, the zero value of the key type it exports
+// SleepUntilPrimaryRateLimitResetWhenRateLimited in). With it, go-github
+// does not refuse requests on its own after a rate-limit answer: that
+// refusal runs on the wall clock, while pmsync decides when to send again
+// from RateLimit().BlockedUntil on the connector's clock, which tests move.
+// TestNoClientSideRateGate proves the key still works.
+var noPreflight = reflect.Zero(reflect.TypeOf(gh.SleepUntilPrimaryRateLimitResetWhenRateLimited)).Interface()
+
+func (c *Connector) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noPreflight, true)
+}
