@@ -14,9 +14,11 @@ import (
 	"github.com/pmsync/pmsync/connectors/conformance"
 )
 
-// The cursor is the UpdatedAt of the newest item seen, as decimal Unix
-// nanoseconds. It is plain data, so a new connector (after a restart)
-// continues from it.
+// The cursor is the tracker's time when the listing began, as decimal Unix
+// nanoseconds: every item changed later has a later UpdatedAt (the same
+// clock stamps both), so the next call misses nothing and repeats only what
+// the overlap re-reads. It is plain data, so a new connector (after a
+// restart) continues from it.
 
 func encodeCursor(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
 
@@ -39,8 +41,9 @@ func truncate(s string, n int) string {
 }
 
 // Changes lists items updated since the cursor minus the overlap, oldest
-// first, following every page (one request per page). When nothing changed
-// it costs one request.
+// first, following every page (one request per page, keyset-paginated so
+// an edit during the listing moves an item to the end instead of making
+// another skip). When nothing changed it costs one request.
 func (c *Connector) Changes(ctx context.Context, cursor string) (*connectors.Changes, error) {
 	since, err := decodeCursor(cursor)
 	if err != nil {
@@ -51,8 +54,7 @@ func (c *Connector) Changes(ctx context.Context, cursor string) (*connectors.Cha
 		from = since.Add(-c.overlap)
 	}
 	out := &connectors.Changes{}
-	newest := since
-	var posT time.Time
+	var start, posT time.Time
 	var posSeq int64
 	for {
 		page, last, more, now, err := c.listPage(ctx, from, posT, posSeq)
@@ -60,21 +62,21 @@ func (c *Connector) Changes(ctx context.Context, cursor string) (*connectors.Cha
 		if err != nil {
 			return nil, err
 		}
+		if start.IsZero() {
+			start = now
+		}
 		out.Items = append(out.Items, page...)
 		if last != nil {
 			posT, posSeq = last.iss.UpdatedAt, last.seq
-			if last.iss.UpdatedAt.After(newest) {
-				newest = last.iss.UpdatedAt
-			}
-		}
-		if newest.IsZero() {
-			newest = now
 		}
 		if !more {
 			break
 		}
 	}
-	out.Cursor = encodeCursor(newest)
+	if since.After(start) {
+		start = since // a cursor from a clock that was ahead: never go back
+	}
+	out.Cursor = encodeCursor(start)
 	return out, nil
 }
 
