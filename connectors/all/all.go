@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/connectors/gitlab"
 	"github.com/pmsync/pmsync/connectors/memory"
 )
 
@@ -16,5 +17,6 @@ func init() {
 
 // factories is the list of tracker kinds. Keep it sorted.
 var factories = map[string]connectors.Factory{
+	"gitlab": gitlab.New,
 	"memory": memory.Factory,
 }

@@ -1,0 +1,426 @@
+package gitlabfake
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// GitLab's length limits for issue fields.
+const (
+	maxTitle       = 255
+	maxDescription = 1_048_576
+)
+
+func (s *Server) handleCurrentUser(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.userJSONLocked(s.botLocked().id))
+}
+
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	if name := r.URL.Query().Get("username"); name != "" {
+		if u := s.byLogin[strings.ToLower(name)]; u != nil {
+			out = append(out, s.userJSONLocked(u.id))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleProject(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	proj := s.projectLocked(p["id"])
+	if proj == nil {
+		notFound(w, "Project")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.projectJSONLocked(proj))
+}
+
+// issueLocked resolves the {id} and {iid} path parameters, answering 404
+// when either is unknown.
+func (s *Server) issueLocked(w http.ResponseWriter, p map[string]string) *issue {
+	proj := s.projectLocked(p["id"])
+	if proj == nil {
+		notFound(w, "Project")
+		return nil
+	}
+	iid, err := strconv.ParseInt(p["iid"], 10, 64)
+	is := proj.issues[iid]
+	if err != nil || is == nil {
+		notFound(w, "Issue")
+		return nil
+	}
+	return is
+}
+
+func (s *Server) handleGetIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if is := s.issueLocked(w, p); is != nil {
+		writeJSON(w, http.StatusOK, s.issueJSONLocked(is))
+	}
+}
+
+// issueFields reads and validates the fields shared by create and update.
+func issueFields(w http.ResponseWriter, f *form, e *issueEdit) bool {
+	for _, k := range []string{"title", "description"} {
+		v, ok, err := f.str(k)
+		if err != nil {
+			badRequest(w, err.Error())
+			return false
+		}
+		if !ok {
+			continue
+		}
+		if k == "title" {
+			if strings.TrimSpace(v) == "" {
+				fieldError(w, "title", "can't be blank")
+				return false
+			}
+			if utf8.RuneCountInString(v) > maxTitle {
+				fieldError(w, "title", "is too long (maximum is 255 characters)")
+				return false
+			}
+			e.title = &v
+		} else {
+			if utf8.RuneCountInString(v) > maxDescription {
+				fieldError(w, "description", "is too long (maximum is 1048576 characters)")
+				return false
+			}
+			e.description = &v
+		}
+	}
+	if f.has("due_date") {
+		d, _, err := f.str("due_date")
+		if err != nil || (d != "" && !validDate(d)) {
+			badRequest(w, "due_date is invalid")
+			return false
+		}
+		e.due = &d
+	}
+	if c, ok, err := f.boolean("confidential"); err != nil {
+		badRequest(w, err.Error())
+		return false
+	} else if ok {
+		e.confidential = &c
+	}
+	return true
+}
+
+func validDate(d string) bool {
+	_, err := time.Parse(time.DateOnly, d)
+	return err == nil
+}
+
+// assigneesLocked reads assignee_ids (or assignee_id), dropping unknown
+// users silently, as GitLab drops users who cannot be assigned.
+func (s *Server) assigneesLocked(w http.ResponseWriter, f *form) (*[]int64, bool) {
+	key := "assignee_ids"
+	if !f.has(key) {
+		key = "assignee_id"
+		if !f.has(key) {
+			return nil, true
+		}
+	}
+	ids, _, err := f.ids(key)
+	if err != nil {
+		badRequest(w, err.Error())
+		return nil, false
+	}
+	out := []int64{}
+	for _, id := range ids {
+		if s.users[id] != nil && !containsID(out, id) {
+			out = append(out, id)
+		}
+	}
+	return &out, true
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleCreateIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	f, err := readForm(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	if t, _, _ := f.str("title"); strings.TrimSpace(t) == "" {
+		badRequest(w, "title is missing")
+		return
+	}
+	var e issueEdit
+	if !issueFields(w, f, &e) {
+		return
+	}
+	labels, _, err := f.list("labels")
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	proj := s.projectLocked(p["id"])
+	if proj == nil {
+		notFound(w, "Project")
+		return
+	}
+	as, ok := s.assigneesLocked(w, f)
+	if !ok {
+		return
+	}
+	var assignees []int64
+	if as != nil {
+		assignees = *as
+	}
+	desc, due, conf := "", "", false
+	if e.description != nil {
+		desc = *e.description
+	}
+	if e.due != nil {
+		due = *e.due
+	}
+	if e.confidential != nil {
+		conf = *e.confidential
+	}
+	is := s.createIssueLocked(proj, *e.title, desc, labels, due, conf, assignees, s.botLocked())
+	writeJSON(w, http.StatusCreated, s.issueJSONLocked(is))
+}
+
+func (s *Server) handleUpdateIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	f, err := readForm(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	var e issueEdit
+	if !issueFields(w, f, &e) {
+		return
+	}
+	for _, k := range []string{"labels", "add_labels", "remove_labels"} {
+		l, ok, err := f.list(k)
+		if err != nil {
+			badRequest(w, err.Error())
+			return
+		}
+		switch {
+		case k == "labels" && ok:
+			e.labels = &l
+		case k == "add_labels":
+			e.add = l
+		case k == "remove_labels":
+			e.remove = l
+		}
+	}
+	if ev, ok, _ := f.str("state_event"); ok {
+		if ev != "close" && ev != "reopen" {
+			badRequest(w, "state_event does not have a valid value")
+			return
+		}
+		e.stateEvent = ev
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueLocked(w, p)
+	if is == nil {
+		return
+	}
+	as, ok := s.assigneesLocked(w, f)
+	if !ok {
+		return
+	}
+	e.assignees = as
+	s.applyEditLocked(is, e, s.botLocked())
+	writeJSON(w, http.StatusOK, s.issueJSONLocked(is))
+}
+
+func (s *Server) handleDeleteIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueLocked(w, p)
+	if is == nil {
+		return
+	}
+	delete(is.proj.issues, is.iid)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// issueFilter is the parsed query of GET /projects/:id/issues.
+type issueFilter struct {
+	state                       string
+	updatedAfter, updatedBefore time.Time
+	createdAfter, createdBefore time.Time
+	orderBy, sort               string
+	iids                        []int64
+	labels                      []string
+	search                      string
+	in                          string
+}
+
+func parseIssueFilter(w http.ResponseWriter, r *http.Request) (issueFilter, bool) {
+	q := r.URL.Query()
+	flt := issueFilter{state: "all", orderBy: "created_at", sort: "desc", in: "title,description"}
+	if v := q.Get("state"); v != "" {
+		if v != "opened" && v != "closed" && v != "all" {
+			badRequest(w, "state does not have a valid value")
+			return flt, false
+		}
+		flt.state = v
+	}
+	for name, dst := range map[string]*time.Time{
+		"updated_after": &flt.updatedAfter, "updated_before": &flt.updatedBefore,
+		"created_after": &flt.createdAfter, "created_before": &flt.createdBefore,
+	} {
+		if v := q.Get(name); v != "" {
+			t, err := parseQueryTime(v)
+			if err != nil {
+				badRequest(w, name+" is invalid")
+				return flt, false
+			}
+			*dst = t
+		}
+	}
+	if v := q.Get("order_by"); v != "" {
+		switch v {
+		case "created_at", "updated_at", "title", "due_date":
+			flt.orderBy = v
+		default:
+			badRequest(w, "order_by does not have a valid value")
+			return flt, false
+		}
+	}
+	if v := q.Get("sort"); v != "" {
+		if v != "asc" && v != "desc" {
+			badRequest(w, "sort does not have a valid value")
+			return flt, false
+		}
+		flt.sort = v
+	}
+	for _, v := range q["iids[]"] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			badRequest(w, "iids is invalid")
+			return flt, false
+		}
+		flt.iids = append(flt.iids, n)
+	}
+	if v := q.Get("labels"); v != "" {
+		flt.labels = cleanList(strings.Split(v, ","))
+	}
+	flt.search = q.Get("search")
+	if v := q.Get("in"); v != "" {
+		flt.in = v
+	}
+	return flt, true
+}
+
+func (flt issueFilter) keep(is *issue) bool {
+	switch {
+	case flt.state != "all" && is.state != flt.state,
+		!flt.updatedAfter.IsZero() && is.updatedAt.Before(flt.updatedAfter),
+		!flt.updatedBefore.IsZero() && is.updatedAt.After(flt.updatedBefore),
+		!flt.createdAfter.IsZero() && is.createdAt.Before(flt.createdAfter),
+		!flt.createdBefore.IsZero() && is.createdAt.After(flt.createdBefore),
+		len(flt.iids) > 0 && !containsID(flt.iids, is.iid):
+		return false
+	}
+	for _, l := range flt.labels {
+		if !containsFold(is.labels, l) {
+			return false
+		}
+	}
+	if flt.search != "" {
+		s := strings.ToLower(flt.search)
+		inTitle := strings.Contains(flt.in, "title") && strings.Contains(strings.ToLower(is.title), s)
+		inDesc := strings.Contains(flt.in, "description") && strings.Contains(strings.ToLower(is.description), s)
+		if !inTitle && !inDesc {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(list []string, v string) bool {
+	for _, l := range list {
+		if strings.EqualFold(l, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// less orders two issues by the filter's order_by and sort, ties by id.
+func (flt issueFilter) less(a, b *issue) bool {
+	var c int
+	switch flt.orderBy {
+	case "updated_at":
+		c = a.updatedAt.Compare(b.updatedAt)
+	case "title":
+		c = strings.Compare(a.title, b.title)
+	case "due_date":
+		c = strings.Compare(a.due, b.due)
+	default:
+		c = a.createdAt.Compare(b.createdAt)
+	}
+	if c == 0 {
+		c = cmpInt(a.id, b.id)
+	}
+	if flt.sort == "desc" {
+		return c > 0
+	}
+	return c < 0
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) handleListIssues(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	flt, ok := parseIssueFilter(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	proj := s.projectLocked(p["id"])
+	if proj == nil {
+		notFound(w, "Project")
+		return
+	}
+	var all []*issue
+	for _, is := range proj.issues {
+		if flt.keep(is) {
+			all = append(all, is)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return flt.less(all[i], all[j]) })
+	page, ok := s.pageIssues(w, r, flt, all)
+	if !ok {
+		return
+	}
+	out := make([]any, 0, len(page))
+	for _, is := range page {
+		out = append(out, s.issueJSONLocked(is))
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,320 @@
+// Package gitlabfake is an HTTP server that speaks the part of GitLab's REST
+// v4 API that pmsync uses: projects (by path and by id), issues addressed by
+// iid, notes (with internal and system notes), labels (scoped labels are
+// exclusive within their scope), users, the list filters and both offset
+// and keyset pagination, rate-limit headers with a real budget, latency,
+// injected faults (5xx, 429 with Retry-After, a response lost after a
+// committed write) and webhook delivery (Issue Hook, Note Hook) with the
+// X-Gitlab-Token secret, Idempotency-Key and X-Gitlab-Event-UUID.
+//
+// The real gitlab client library runs against it in tests, benchmarks and
+// `pmsync demo`. It is stateful and safe for concurrent use. Time comes
+// from a simulated clock that only moves when Advance is called, plus one
+// millisecond for every committed write so that timestamps are strictly
+// increasing, as they are on a real server with millisecond precision.
+//
+// Use New for an in-process http.Handler, or Start for a listening server
+// on 127.0.0.1 (URL, Close).
+package gitlabfake
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pmsync/pmsync/connectors/conformance"
+)
+
+// DefaultToken is the access token the simulator accepts when Options.Token
+// is empty.
+const DefaultToken = "glpat-fake-token"
+
+// DefaultStart is the simulated clock's start when Options.Start is zero.
+var DefaultStart = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
+
+// KeysetMode says how the issue list treats pagination=keyset.
+type KeysetMode int
+
+// The keyset behaviours of GitLab versions.
+const (
+	// KeysetSupported pages the issue list by cursor (GitLab 18.x) when
+	// order_by is id, created_at or updated_at.
+	KeysetSupported KeysetMode = iota
+	// KeysetIgnored ignores the parameter and pages by offset (older
+	// GitLab versions).
+	KeysetIgnored
+	// KeysetRejected answers 405 "Keyset pagination is not yet available
+	// for this type of request".
+	KeysetRejected
+)
+
+// Options configures a simulator. The zero value is a usable server.
+type Options struct {
+	// Token is the access token accepted in PRIVATE-TOKEN or as a Bearer
+	// token; "" means DefaultToken.
+	Token string
+	// Projects are project paths ("group/project") created at start, with
+	// ids 1, 2, ... in order.
+	Projects []string
+	// Users are extra usernames known at start, besides the token owner
+	// "pmsync-bot" and the people "alice" and "bob".
+	Users []string
+	// Start is the simulated clock's start; zero means DefaultStart.
+	Start time.Time
+	// Now, when set, replaces the simulated clock (the demo uses
+	// time.Now); Advance then adds an offset to it.
+	Now func() time.Time
+	// Latency delays every answer (real time, not the simulated clock).
+	Latency time.Duration
+	// RateLimit is the request budget per minute of the simulated clock;
+	// 0 means unlimited (rate-limit headers are then not sent).
+	RateLimit int
+	// MaxPerPage caps per_page (GitLab caps it at 100, the default).
+	MaxPerPage int
+	// Keyset selects how pagination=keyset is treated.
+	Keyset KeysetMode
+	// FreeTier makes scoped labels ordinary labels (no exclusivity within
+	// a scope), as on GitLab Free.
+	FreeTier bool
+	// HookClient sends webhook deliveries; nil means a client with a 10 s
+	// timeout.
+	HookClient *http.Client
+}
+
+// Server is a simulated GitLab instance.
+type Server struct {
+	opts  Options
+	token string
+
+	mu       sync.Mutex
+	clock    time.Time     // simulated clock (when opts.Now is nil)
+	offset   time.Duration // added to opts.Now
+	ids      idCounters
+	projects map[int64]*project
+	byPath   map[string]*project // lower-case path
+	users    map[int64]*user
+	byLogin  map[string]*user // lower-case username
+	faults   []*pendingFault
+	window   rateWindow
+	latency  time.Duration
+
+	requests atomic.Int64
+	writes   atomic.Int64
+
+	hooks hookState
+
+	baseMu  sync.RWMutex
+	baseURL string
+	httpSrv *httptest.Server
+}
+
+type idCounters struct {
+	project, issue, note, label, user int64
+}
+
+// New returns a simulator to use as an http.Handler (in process).
+func New(opts Options) *Server {
+	s := &Server{
+		opts:     opts,
+		token:    opts.Token,
+		projects: map[int64]*project{},
+		byPath:   map[string]*project{},
+		users:    map[int64]*user{},
+		byLogin:  map[string]*user{},
+		latency:  opts.Latency,
+		baseURL:  "http://gitlab.example.com",
+	}
+	if s.token == "" {
+		s.token = DefaultToken
+	}
+	if s.opts.MaxPerPage <= 0 || s.opts.MaxPerPage > 100 {
+		s.opts.MaxPerPage = 100
+	}
+	s.clock = opts.Start
+	if s.clock.IsZero() {
+		s.clock = DefaultStart
+	}
+	s.clock = s.clock.UTC()
+	s.hooks.init(opts.HookClient)
+	s.mu.Lock()
+	s.addUserLocked("pmsync-bot", "pmsync bot")
+	s.addUserLocked("alice", "Alice Adams")
+	s.addUserLocked("bob", "Bob Brown")
+	for _, u := range opts.Users {
+		s.addUserLocked(u, u)
+	}
+	for _, p := range opts.Projects {
+		s.addProjectLocked(p)
+	}
+	s.mu.Unlock()
+	return s
+}
+
+// Start returns a simulator listening on 127.0.0.1 on a free port.
+func Start(opts Options) *Server {
+	s := New(opts)
+	s.httpSrv = httptest.NewServer(s)
+	s.SetBaseURL(s.httpSrv.URL)
+	return s
+}
+
+// URL is the instance URL ("http://127.0.0.1:PORT") of a started server,
+// or the base URL used in web_url fields of an in-process one.
+func (s *Server) URL() string {
+	s.baseMu.RLock()
+	defer s.baseMu.RUnlock()
+	return s.baseURL
+}
+
+// SetBaseURL sets the instance URL used in web_url fields and payloads.
+func (s *Server) SetBaseURL(u string) {
+	s.baseMu.Lock()
+	s.baseURL = strings.TrimRight(u, "/")
+	s.baseMu.Unlock()
+}
+
+// Close stops a started server and waits for webhook deliveries in flight.
+func (s *Server) Close() {
+	s.hooks.close()
+	if s.httpSrv != nil {
+		s.httpSrv.Close()
+	}
+}
+
+// Token returns the accepted access token.
+func (s *Server) Token() string { return s.token }
+
+// Now returns the simulator's current time.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now().Add(s.offset).UTC()
+	}
+	return s.clock
+}
+
+// tickLocked advances the simulated clock by one millisecond for a
+// committed write and returns the new time.
+func (s *Server) tickLocked() time.Time {
+	if s.opts.Now != nil {
+		return s.nowLocked().Truncate(time.Millisecond)
+	}
+	s.clock = s.clock.Add(time.Millisecond)
+	return s.clock
+}
+
+// Advance moves the clock forward by d.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.Now != nil {
+		s.offset += d
+		return
+	}
+	s.clock = s.clock.Add(d)
+}
+
+// SetLatency delays every later answer by d (0 turns latency off).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// Requests returns how many API requests the simulator has received.
+func (s *Server) Requests() int { return int(s.requests.Load()) }
+
+// Writes returns how many write requests (POST, PUT, PATCH, DELETE) the
+// simulator has received.
+func (s *Server) Writes() int { return int(s.writes.Load()) }
+
+// ResetCounters sets the request and write counters to zero.
+func (s *Server) ResetCounters() {
+	s.requests.Store(0)
+	s.writes.Store(0)
+}
+
+// ServeHTTP answers one API request: count, delay, authenticate, route,
+// apply the rate limit and any injected fault, then handle it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	write := isWrite(r.Method)
+	if write {
+		s.writes.Add(1)
+	}
+	if !s.delay(r) {
+		return
+	}
+	if !s.authenticated(r) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
+		return
+	}
+	rt, ok := match(r)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not Found"})
+		return
+	}
+	if !s.admit(w) {
+		return
+	}
+	if f := s.takeFault(rt.op); f != nil {
+		s.serveFault(w, r, rt, f)
+		return
+	}
+	rt.handler(s, w, r, rt.params)
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// delay waits for the configured latency or until the request is gone.
+func (s *Server) delay(r *http.Request) bool {
+	s.mu.Lock()
+	d := s.latency
+	s.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (s *Server) authenticated(r *http.Request) bool {
+	if tok := r.Header.Get("Private-Token"); tok != "" {
+		return tok == s.token
+	}
+	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+		return strings.TrimPrefix(a, "Bearer ") == s.token
+	}
+	return false
+}
+
+// Inject queues a fault for the next matching requests.
+func (s *Server) Inject(f conformance.Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := f.Times
+	if n <= 0 {
+		n = 1
+	}
+	s.faults = append(s.faults, &pendingFault{Fault: f, left: n})
+}
