@@ -55,8 +55,8 @@ type Store struct {
 type HTTP struct {
 	// Listen is host:port. Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
-	// Token is the bearer token the dashboard, /metrics and /readyz
-	// require; it must be set when Listen is not a loopback address.
+	// Token is the bearer token the dashboard and /metrics require; it
+	// must be set when Listen is not a loopback address.
 	Token Secret `yaml:"token"`
 }
 
