@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/connectors/github"
 	"github.com/pmsync/pmsync/connectors/gitlab"
 	"github.com/pmsync/pmsync/connectors/memory"
 )
@@ -17,6 +18,7 @@ func init() {
 
 // factories is the list of tracker kinds. Keep it sorted.
 var factories = map[string]connectors.Factory{
+	"github": github.Factory,
 	"gitlab": gitlab.New,
 	"memory": memory.Factory,
 }

@@ -57,8 +57,8 @@ func (c *Connector) AddComment(ctx context.Context, key, marker, body string) (*
 	if err := checkBody("body", full); err != nil {
 		return nil, invalid(op, err)
 	}
-	if err := c.pace.Wait(ctx); err != nil {
-		return nil, connectors.Errorf(connectors.CodeTemporary, op, contextErr(err))
+	if err := c.paceWait(ctx, op); err != nil {
+		return nil, err
 	}
 	cm, _, err := c.client.Issues.CreateComment(c.ctx(ctx), c.owner, c.repo, n, &gh.IssueComment{Body: &full})
 	if err != nil {

@@ -51,8 +51,8 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	if err := c.ensureLabels(ctx, managed); err != nil {
 		return nil, err
 	}
-	if err := c.pace.Wait(ctx); err != nil {
-		return nil, connectors.Errorf(connectors.CodeTemporary, op, contextErr(err))
+	if err := c.paceWait(ctx, op); err != nil {
+		return nil, err
 	}
 	is, _, err := c.client.Issues.Create(c.ctx(ctx), c.owner, c.repo, req)
 	if err != nil {
