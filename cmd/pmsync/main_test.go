@@ -91,7 +91,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	}
 	// --config wins over the environment.
 	t.Setenv(configEnv, filepath.Join(t.TempDir(), "missing.yaml"))
-	if code, _, errOut := runPmsync(t, "-c", examplePath, "config", "check"); code != ExitOK {
+	if code, _, errOut := runPmsync(t, "--config", examplePath, "config", "check"); code != ExitOK {
 		t.Errorf("with --config and a wrong $%s: got exit %d, want %d; stderr:\n%s", configEnv, code, ExitOK, errOut)
 	}
 }
@@ -172,6 +172,20 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRuntimeFailureExitsOne runs a command whose work fails (writing
+// to a broken stdout) and checks the exit code is ExitFailure, not usage.
+func TestRuntimeFailureExitsOne(t *testing.T) {
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"version"}, failingWriter{}, &errb)
+	if code != ExitFailure {
+		t.Errorf("got exit %d, want %d; stderr:\n%s", code, ExitFailure, errb.String())
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("stdout closed") }
 
 func TestVersion(t *testing.T) {
 	for _, args := range [][]string{{"version"}, {"--version"}} {

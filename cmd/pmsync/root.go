@@ -86,10 +86,6 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			a.started = true
-			return nil
-		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SetOut(a.stderr)
 			_ = cmd.Help()
@@ -100,12 +96,34 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
 		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.PersistentFlags().StringVarP(&a.configPath, "config", "c", "",
+	root.PersistentFlags().StringVar(&a.configPath, "config", "",
 		"configuration file (default $"+configEnv+", else ./"+localConfigPath+", else "+systemConfigPath+")")
 	for _, c := range subcommands(a) {
 		root.AddCommand(c)
 	}
+	markStart(a, root)
 	return root
+}
+
+// markStart wraps the run function of cmd and every command below it so
+// that a.started tells run whether an error came from cobra's parsing
+// (a usage error) or from a command that ran.
+func markStart(a *app, cmd *cobra.Command) {
+	if f := cmd.RunE; f != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			a.started = true
+			return f(c, args)
+		}
+	}
+	if f := cmd.Run; f != nil {
+		cmd.Run = func(c *cobra.Command, args []string) {
+			a.started = true
+			f(c, args)
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markStart(a, sub)
+	}
 }
 
 // configFile returns the configuration path: --config, then
