@@ -50,6 +50,17 @@ func (e *env) seedChanges(t *testing.T) (a, b []string) {
 	return a, b
 }
 
+// checkMarkers fails the test unless every listed item that the suite
+// created carries its marker: the mapping is rebuilt from listings.
+func checkMarkers(t *testing.T, what string, items []connectors.Item, markers map[string]string) {
+	t.Helper()
+	for _, it := range items {
+		if want, ok := markers[it.Ref.Key]; ok && it.Marker != want {
+			t.Errorf("%s: %s marker got %q, want %q", what, it.Ref.Key, it.Marker, want)
+		}
+	}
+}
+
 func testChanges(t *testing.T, e *env) {
 	a, b := e.seedChanges(t)
 	first := e.changes(t, e.c, "")
@@ -80,11 +91,15 @@ func testChanges(t *testing.T, e *env) {
 func testChangesPagination(t *testing.T, e *env) {
 	n := e.manyItems()
 	want := make([]string, n)
+	markers := map[string]string{}
 	for i := range n {
-		want[i] = e.create(t, e.marker("page"), simple(fmt.Sprintf("paged %d", i))).Ref.Key
+		m := e.marker("page")
+		want[i] = e.create(t, m, simple(fmt.Sprintf("paged %d", i))).Ref.Key
+		markers[want[i]] = m
 	}
 	ch := e.changes(t, e.c, "")
 	mustHave(t, `Changes("") over many pages`, ch.Items, want...)
+	checkMarkers(t, `Changes("") over many pages`, ch.Items, markers)
 	seen := map[string]bool{}
 	for _, it := range ch.Items {
 		if seen[it.Ref.Key] {

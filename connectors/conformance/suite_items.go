@@ -184,7 +184,9 @@ func testUpdateEachField(t *testing.T, e *env) {
 		{"incident", connectors.Patch{Incident: ptr("INC-99")}, func(it *connectors.Item) { it.Incident = "INC-99" }},
 	}
 	if as := e.assignees(); as != nil {
-		steps = append(steps, step{"assignee", connectors.Patch{Assignee: ptr(as[1])}, func(it *connectors.Item) { it.Assignee = as[1] }})
+		steps = append(steps,
+			step{"assignee", connectors.Patch{Assignee: ptr(as[1])}, func(it *connectors.Item) { it.Assignee = as[1] }},
+			step{"assignee cleared", connectors.Patch{Assignee: ptr("")}, func(it *connectors.Item) { it.Assignee = "" }})
 	}
 	for _, s := range steps {
 		e.b.Advance(time.Minute)
