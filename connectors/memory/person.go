@@ -82,6 +82,7 @@ func (tr *Tracker) Delete(key string) error {
 		return errNoItem(key)
 	}
 	delete(tr.items, key)
+	tr.notifyLocked(key)
 	return nil
 }
 

@@ -17,7 +17,9 @@
 // Tracker, which is how tests simulate a daemon restart.
 //
 // The Tracker also implements conformance.Backend: tests drive it as a
-// person would (EditTitle, AddComment, Delete, Modify, ...).
+// person would (EditTitle, AddComment, Delete, Modify, ...). Subscribe
+// announces every change, lossily, as webhooks would; NewWebhookRequest
+// turns one into a signed delivery.
 //
 // Registered as kind "memory" (connectors/all): Factory builds a connector
 // on the shared tracker named by Config.Project (see Shared and Share), or
@@ -124,6 +126,9 @@ type Tracker struct {
 	rateWin   time.Duration
 	winStart  time.Time
 	winUsed   int
+	subs      map[int]chan Change
+	nextSub   int
+	dropped   int
 }
 
 // NewTracker returns an empty tracker.
@@ -287,11 +292,12 @@ func (tr *Tracker) insertLocked(is Issue) *record {
 	return r
 }
 
-// touchLocked marks r as updated now.
+// touchLocked marks r as updated now and tells subscribers.
 func (tr *Tracker) touchLocked(r *record) {
 	tr.seq++
 	r.seq = tr.seq
 	r.iss.UpdatedAt = tr.nowLocked()
+	tr.notifyLocked(r.iss.Key)
 }
 
 // addNoteLocked appends a note to r.
