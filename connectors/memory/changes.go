@@ -91,12 +91,16 @@ func (c *Connector) FindByMarker(ctx context.Context, marker string, hint connec
 	}
 	var found *connectors.Item
 	err := c.do(ctx, request{op: conformance.OpList, what: what}, func(now time.Time) error {
+		var hit *record // the oldest, should a person have copied the marker
 		for _, r := range c.tr.items {
-			if !r.iss.CreatedAt.After(now.Add(-c.tr.searchLag)) && connectors.HasMarker(r.iss.Body, marker) {
-				it := c.item(r.iss)
-				found = &it
-				return nil
+			if !r.iss.CreatedAt.After(now.Add(-c.tr.searchLag)) && connectors.HasMarker(r.iss.Body, marker) &&
+				(hit == nil || r.num < hit.num) {
+				hit = r
 			}
+		}
+		if hit != nil {
+			it := c.item(hit.iss)
+			found = &it
 		}
 		return nil
 	})

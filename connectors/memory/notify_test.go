@@ -39,3 +39,26 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("SetStatus after stop: %v", err)
 	}
 }
+
+func TestFindByMarkerPrefersOldest(t *testing.T) {
+	tr := memory.NewTracker(memory.Options{})
+	c := newConn(t, tr)
+	mk := connectors.MarkerID([]byte("k"), "platform", "dup", "janecorp")
+	first, err := c.Create(t.Context(), mk, &connectors.Item{Title: "first"})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	for i := range 20 {
+		// A person pastes the marker into other items' bodies.
+		key := tr.Open("copy", connectors.EmbedMarker("pasted", mk))
+		if i == 0 && key == first.Ref.Key {
+			t.Fatalf("Open reused key %s", key)
+		}
+	}
+	for range 5 {
+		got, err := c.FindByMarker(t.Context(), mk, connectors.FindHint{})
+		if err != nil || got.Ref.Key != first.Ref.Key {
+			t.Fatalf("FindByMarker with copies: got %v, %v; want %s", got, err, first.Ref.Key)
+		}
+	}
+}
