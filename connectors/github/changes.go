@@ -16,9 +16,9 @@ import (
 	"github.com/pmsync/pmsync/connectors"
 )
 
-// cursor is what Changes hands back: the newest updated_at reconciled and
-// the ETag of the one-page answer that the next poll's first request will
-// repeat (empty when that request differs or the answer had more pages).
+// cursor is what Changes hands back: the newest updated_at seen and the
+// ETag of the first page, kept only when the next poll's first request
+// will be the same request.
 type cursor struct {
 	Since time.Time `json:"since,omitzero"`
 	ETag  string    `json:"etag,omitempty"`
@@ -52,15 +52,17 @@ func (c *Connector) sinceParam(w time.Time) time.Time {
 	return w.Add(-c.overlap).UTC().Truncate(step)
 }
 
-// listPage is one page of a walk.
-type listPage struct {
-	served time.Time // the answer's Date header, zero when absent
-	last   time.Time // updated_at of its last row
-}
-
 // Changes lists issues updated since the cursor's watermark (minus the
-// overlap), oldest first, following every page. The first request carries
-// the previous answer's ETag, so an idle poll is one request answered 304.
+// overlap), following every page, and returns them oldest first.
+//
+// The walk is sorted by updated_at newest first. An issue updated during
+// the walk jumps to the top, so the rows after it move down a place and
+// may be read twice, but none is skipped (oldest first, every row after it
+// would move up and one would fall between two pages). The jumped issue is
+// newer than the watermark this walk sets, so the next poll reads it. For
+// the same reason the first page is a complete change detector: any update
+// or new issue changes it, so its ETag, sent as If-None-Match, turns an
+// idle poll into one request answered 304, which GitHub does not charge.
 func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Changes, error) {
 	op := "github: list changes in " + c.full()
 	cs, err := decodeCursor(cur)
@@ -69,13 +71,10 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 	}
 	param := c.sinceParam(cs.Since)
 	out := &connectors.Changes{Cursor: cs.String()}
-	var (
-		pages    []listPage
-		rows     []*gh.Issue
-		firstTag string
-	)
+	next := cursor{Since: cs.Since}
+	var rows []*gh.Issue
 	for page := 1; page != 0; {
-		q := url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"asc"}, "per_page": {strconv.Itoa(c.perPage)}}
+		q := url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"desc"}, "per_page": {strconv.Itoa(c.perPage)}}
 		if !param.IsZero() {
 			q.Set("since", param.Format(time.RFC3339))
 		}
@@ -99,22 +98,18 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 			return nil, c.fail(op, err)
 		}
 		if page == 1 {
-			firstTag = resp.Header.Get("ETag")
+			next.ETag = resp.Header.Get("ETag")
 		}
-		p := listPage{}
-		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-			p.served = d.UTC()
+		for _, is := range list {
+			if u := is.GetUpdatedAt().Time; u.After(next.Since) {
+				next.Since = u
+			}
 		}
-		if len(list) > 0 {
-			p.last = list[len(list)-1].GetUpdatedAt().Time
-		}
-		pages = append(pages, p)
 		rows = append(rows, list...)
 		page = resp.NextPage
 	}
-	next := cursor{Since: watermark(cs.Since, pages, rows)}
-	if len(pages) == 1 && c.sinceParam(next.Since).Equal(param) {
-		next.ETag = firstTag
+	if !c.sinceParam(next.Since).Equal(param) {
+		next.ETag = "" // the next poll asks another question
 	}
 	out.Cursor = next.String()
 	out.Items = c.items(rows)
@@ -125,39 +120,6 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 func notModified(err error) bool {
 	var er *gh.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotModified
-}
-
-// watermark is the newest updated_at the walk may safely move to. A walk
-// over several pages sorted by updated_at can skip a row when another row
-// is updated meanwhile (it jumps to the end and the rows after it shift one
-// place back). Rows updated at or after the first page was served show
-// that; then the watermark stops at the end of the last page served before
-// the earliest such update, so the next poll reads the rest again.
-func watermark(old time.Time, pages []listPage, rows []*gh.Issue) time.Time {
-	w := old
-	var earliest time.Time // earliest update made during the walk
-	for _, is := range rows {
-		u := is.GetUpdatedAt().Time
-		if u.After(w) {
-			w = u
-		}
-		if len(pages) > 1 && !pages[0].served.IsZero() && !u.Before(pages[0].served) && (earliest.IsZero() || u.Before(earliest)) {
-			earliest = u
-		}
-	}
-	if earliest.IsZero() {
-		return w
-	}
-	safe := old
-	for _, p := range pages {
-		if p.served.IsZero() || !p.served.Before(earliest.Truncate(time.Second)) {
-			break
-		}
-		if p.last.After(safe) {
-			safe = p.last
-		}
-	}
-	return safe
 }
 
 // items maps rows to items without pull requests, keeping the newest copy
@@ -179,7 +141,12 @@ func (c *Connector) items(rows []*gh.Issue) []connectors.Item {
 		byID[is.GetID()] = len(out)
 		out = append(out, *it)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt.Before(out[j].UpdatedAt) })
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
+			return out[i].UpdatedAt.Before(out[j].UpdatedAt)
+		}
+		return out[i].CreatedAt.Before(out[j].CreatedAt)
+	})
 	return out
 }
 
