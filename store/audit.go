@@ -26,8 +26,8 @@ func (db *DB) Audit(e AuditEvent) error {
 		e.Time = db.now()
 	}
 	err := db.batch(func(w *wtx) error {
-		top := w.Bucket(bucketAudit)
-		seq, err := top.NextSequence()
+		top := w.top(bucketAudit)
+		seq, err := w.sequence(top)
 		if err != nil {
 			return err
 		}
@@ -136,17 +136,16 @@ func (db *DB) PruneAudit(before time.Time) (int, error) {
 	for {
 		n := 0
 		err := db.update(func(w *wtx) error {
-			bs := []*bolt.Bucket{w.Bucket(bucketAudit)}
-			cs := w.Bucket(bucketCustomers)
+			bs := []*bolt.Bucket{w.top(bucketAudit)}
+			cs := w.top(bucketCustomers)
 			_ = cs.ForEachBucket(func(name []byte) error {
-				if b := cs.Bucket(name).Bucket(subAudit); b != nil {
+				if b := w.sub(string(name), subAudit); b != nil {
 					bs = append(bs, b)
 				}
 				return nil
 			})
 			for _, b := range bs {
 				var old [][]byte
-				var sizes []int
 				c := b.Cursor()
 				for k, v := c.First(); k != nil && n+len(old) < pruneChunk; k, v = c.Next() {
 					if v == nil || len(k) != 16 {
@@ -156,10 +155,9 @@ func (db *DB) PruneAudit(before time.Time) (int, error) {
 						break
 					}
 					old = append(old, append([]byte(nil), k...))
-					sizes = append(sizes, len(v))
 				}
-				for i, k := range old {
-					if err := w.del(b, k, sizes[i]); err != nil {
+				for _, k := range old {
+					if err := w.del(b, k); err != nil {
 						return err
 					}
 				}

@@ -32,9 +32,9 @@ func (db *DB) SetWatermark(tracker, cursor string) error {
 		return fmt.Errorf("store: set watermark: %w", err)
 	}
 	err := db.update(func(w *wtx) error {
-		b := w.Bucket(bucketWater)
+		b := w.top(bucketWater)
 		if cursor == "" {
-			return w.del(b, []byte(tracker), len(b.Get([]byte(tracker))))
+			return w.del(b, []byte(tracker))
 		}
 		return w.put(b, []byte(tracker), []byte(cursor))
 	})
@@ -62,13 +62,13 @@ func (db *DB) RecordDelivery(tracker, deliveryID string, ttl time.Duration) (fre
 	key := pairKey(tracker, deliveryID)
 	err = db.batch(func(w *wtx) error {
 		fresh = false
-		d, x := w.Bucket(bucketDeliv), w.Bucket(bucketDelivExp)
+		d, x := w.top(bucketDeliv), w.top(bucketDelivExp)
 		if old := d.Get(key); len(old) == 8 {
 			exp := int64(binary.BigEndian.Uint64(old))
 			if now.UnixNano() < exp {
 				return nil
 			}
-			if err := w.del(x, expiryKey(exp, key), 0); err != nil {
+			if err := w.del(x, expiryKey(exp, key)); err != nil {
 				return err
 			}
 		}
@@ -102,7 +102,7 @@ func (db *DB) PruneDeliveries() (int, error) {
 	for {
 		n := 0
 		err := db.update(func(w *wtx) error {
-			d, x := w.Bucket(bucketDeliv), w.Bucket(bucketDelivExp)
+			d, x := w.top(bucketDeliv), w.top(bucketDelivExp)
 			var expired [][]byte
 			c := x.Cursor()
 			for k, _ := c.First(); k != nil && len(expired) < pruneChunk; k, _ = c.Next() {
@@ -113,11 +113,11 @@ func (db *DB) PruneDeliveries() (int, error) {
 			}
 			for _, k := range expired {
 				if string(d.Get(k[8:])) == string(k[:8]) { // not re-recorded since
-					if err := w.del(d, k[8:], 8); err != nil {
+					if err := w.del(d, k[8:]); err != nil {
 						return err
 					}
 				}
-				if err := w.del(x, k, 0); err != nil {
+				if err := w.del(x, k); err != nil {
 					return err
 				}
 			}

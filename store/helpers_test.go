@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -84,4 +85,16 @@ func linkIDs(ls []*Link) []string {
 		out[i] = l.Customer + "/" + l.ID
 	}
 	return out
+}
+
+func backupToFile(db *DB, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := db.Backup(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

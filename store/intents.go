@@ -45,7 +45,7 @@ func (db *DB) PutIntent(in *Intent) error {
 		return fmt.Errorf("store: put intent %s: encode: %w", in.ID, err)
 	}
 	err = db.batch(func(w *wtx) error {
-		if owner, _, _ := findIntent(w.Tx, in.ID); owner != "" && owner != in.Customer {
+		if owner, _ := findIntent(w.Tx, in.ID); owner != "" && owner != in.Customer {
 			return fmt.Errorf("%w: intent id is held by another customer", ErrConflict)
 		}
 		b, err := w.writeSub(in.Customer, subIntents)
@@ -60,9 +60,9 @@ func (db *DB) PutIntent(in *Intent) error {
 	return nil
 }
 
-// findIntent returns the customer holding intent id and its encoded value,
-// or "" when no customer does.
-func findIntent(tx *bolt.Tx, id string) (customer string, b *bolt.Bucket, v []byte) {
+// findIntent returns the customer holding intent id and its encoded value
+// (valid in tx only), or "" when no customer does.
+func findIntent(tx *bolt.Tx, id string) (customer string, v []byte) {
 	cs := tx.Bucket(bucketCustomers)
 	_ = cs.ForEachBucket(func(name []byte) error {
 		ib := cs.Bucket(name).Bucket(subIntents)
@@ -70,12 +70,12 @@ func findIntent(tx *bolt.Tx, id string) (customer string, b *bolt.Bucket, v []by
 			return nil
 		}
 		if got := ib.Get([]byte(id)); got != nil {
-			customer, b, v = string(name), ib, got
+			customer, v = string(name), got
 			return errStop
 		}
 		return nil
 	})
-	return customer, b, v
+	return customer, v
 }
 
 // Intents lists every open intent of every customer, oldest first. The
@@ -110,7 +110,7 @@ func (db *DB) Intents() ([]*Intent, error) {
 func (db *DB) Intent(id string) (*Intent, error) {
 	var in *Intent
 	err := db.view(func(tx *bolt.Tx) error {
-		_, _, v := findIntent(tx, id)
+		_, v := findIntent(tx, id)
 		if v == nil {
 			return ErrNotFound
 		}
@@ -135,7 +135,7 @@ func (db *DB) CompleteIntent(intentID string, l *Link) error {
 	}
 	now := db.now()
 	err := db.batch(func(w *wtx) error {
-		owner, ib, v := findIntent(w.Tx, intentID)
+		owner, v := findIntent(w.Tx, intentID)
 		if v == nil {
 			return ErrNotFound
 		}
@@ -145,7 +145,7 @@ func (db *DB) CompleteIntent(intentID string, l *Link) error {
 		if err := w.putLink(l, now); err != nil {
 			return err
 		}
-		return w.del(ib, []byte(intentID), len(v))
+		return w.del(w.sub(owner, subIntents), []byte(intentID))
 	})
 	if err != nil {
 		return fmt.Errorf("store: complete intent %s with link %s of customer %s: %w", intentID, l.ID, l.Customer, err)
@@ -157,11 +157,11 @@ func (db *DB) CompleteIntent(intentID string, l *Link) error {
 // to exist and recorded otherwise). A missing intent wraps ErrNotFound.
 func (db *DB) DropIntent(id string) error {
 	err := db.update(func(w *wtx) error {
-		_, ib, v := findIntent(w.Tx, id)
+		owner, v := findIntent(w.Tx, id)
 		if v == nil {
 			return ErrNotFound
 		}
-		return w.del(ib, []byte(id), len(v))
+		return w.del(w.sub(owner, subIntents), []byte(id))
 	})
 	if err != nil {
 		return fmt.Errorf("store: drop intent %s: %w", id, err)

@@ -99,15 +99,24 @@ func customerSub(tx *bolt.Tx, customer string, sub []byte) *bolt.Bucket {
 
 // writeSub returns customers/<id>/<sub>, creating both when missing.
 func (w *wtx) writeSub(customer string, sub []byte) (*bolt.Bucket, error) {
-	cb, err := w.bucket(w.Bucket(bucketCustomers), []byte(customer))
+	cb, err := w.bucket(w.top(bucketCustomers), string(bucketCustomers), []byte(customer))
 	if err != nil {
 		return nil, fmt.Errorf("create bucket of customer %s: %w", customer, err)
 	}
-	b, err := w.bucket(cb, sub)
+	b, err := w.bucket(cb, string(bucketCustomers)+"/"+customer, sub)
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s of customer %s: %w", sub, customer, err)
 	}
 	return b, nil
+}
+
+// sub returns the existing bucket customers/<id>/<sub>, nil when missing.
+func (w *wtx) sub(customer string, sub []byte) *bolt.Bucket {
+	b := customerSub(w.Tx, customer, sub)
+	if b != nil {
+		w.use(b, string(bucketCustomers)+"/"+customer+"/"+string(sub))
+	}
+	return b
 }
 
 func decodeLink(v []byte) (*Link, error) {

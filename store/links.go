@@ -94,7 +94,7 @@ func (w *wtx) putLink(l *Link, now time.Time) error {
 				continue
 			}
 			if string(refs.Get(r)) == l.ID {
-				if err := w.del(refs, r, len(id)); err != nil {
+				if err := w.del(refs, r); err != nil {
 					return err
 				}
 			}
@@ -229,7 +229,7 @@ func (db *DB) DeleteLink(customer, id string) error {
 		return fmt.Errorf("store: delete link: %w", err)
 	}
 	err := db.update(func(w *wtx) error {
-		links, refs := customerSub(w.Tx, customer, subLinks), customerSub(w.Tx, customer, subRefs)
+		links, refs := w.sub(customer, subLinks), w.sub(customer, subRefs)
 		if links == nil {
 			return ErrNotFound
 		}
@@ -244,13 +244,13 @@ func (db *DB) DeleteLink(customer, id string) error {
 		if refs != nil {
 			for _, r := range []refKey{refOf(l.Platform.Ref), refOf(l.Remote.Ref)} {
 				if r != nil && string(refs.Get(r)) == id {
-					if err := w.del(refs, r, len(id)); err != nil {
+					if err := w.del(refs, r); err != nil {
 						return err
 					}
 				}
 			}
 		}
-		return w.del(links, []byte(id), len(v))
+		return w.del(links, []byte(id))
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete link %s of customer %s: %w", id, customer, err)

@@ -28,7 +28,7 @@ func (db *DB) BeginSend(key, customer string) (rec *SendRecord, started bool, er
 	now := db.now()
 	err = db.update(func(w *wtx) error {
 		started, rec = false, nil
-		b := w.Bucket(bucketSends)
+		b := w.top(bucketSends)
 		r := &SendRecord{Key: key, Customer: customer}
 		if v := b.Get([]byte(key)); v != nil {
 			var err error
@@ -70,7 +70,7 @@ func (db *DB) FinishSend(key string, state SendState, errText string) error {
 	}
 	now := db.now()
 	err := db.update(func(w *wtx) error {
-		b := w.Bucket(bucketSends)
+		b := w.top(bucketSends)
 		v := b.Get([]byte(key))
 		if v == nil {
 			return ErrNotFound
@@ -169,9 +169,9 @@ func (db *DB) PutState(name string, v []byte) error {
 		return fmt.Errorf("store: put state: %w", err)
 	}
 	err := db.update(func(w *wtx) error {
-		b := w.Bucket(bucketState)
+		b := w.top(bucketState)
 		if v == nil {
-			return w.del(b, []byte(name), len(b.Get([]byte(name))))
+			return w.del(b, []byte(name))
 		}
 		return w.put(b, []byte(name), v)
 	})
