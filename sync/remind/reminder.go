@@ -24,8 +24,9 @@ type Commenter interface {
 // platform-owned ones.
 type Reminders struct {
 	Commenter Commenter
-	// MarkerKey is the HMAC key of pmsync's markers (the one the engine
-	// uses), so reminder markers look like every other marker.
+	// MarkerKey is the HMAC key of pmsync's markers (sync.marker_key, the
+	// one the engine uses), so reminder markers look like every other
+	// marker. It may be empty, as it may be for the engine.
 	MarkerKey []byte
 	// Schedule says when to look for overdue items (for example daily
 	// or with the platform digest). The once-a-week limit holds whatever
@@ -36,9 +37,6 @@ type Reminders struct {
 func (s *Service) addReminders(r *Reminders, seen map[string]bool) error {
 	if r.Commenter == nil || r.Schedule == nil {
 		return errors.New("remind: reminders need a Commenter and a Schedule")
-	}
-	if len(r.MarkerKey) == 0 {
-		return errors.New("remind: reminders need the marker key")
 	}
 	if seen["reminder"] {
 		return errors.New("remind: reminders configured twice")

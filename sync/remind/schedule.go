@@ -25,7 +25,14 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // ParseSchedule reads a five-field cron expression or descriptor (@daily,
 // @weekly, @monthly), optionally prefixed with CRON_TZ=Zone or TZ=Zone; no
 // prefix means UTC. @every is refused: a digest needs calendar periods.
-func ParseSchedule(spec string) (*Schedule, error) {
+func ParseSchedule(spec string) (*Schedule, error) { return ParseScheduleIn(spec, time.UTC) }
+
+// ParseScheduleIn is ParseSchedule with def as the time zone of a spec
+// without a CRON_TZ= or TZ= prefix.
+func ParseScheduleIn(spec string, def *time.Location) (*Schedule, error) {
+	if def == nil {
+		def = time.UTC
+	}
 	s := strings.TrimSpace(spec)
 	if s == "" {
 		return nil, fmt.Errorf("schedule: empty cron expression")
@@ -33,7 +40,8 @@ func ParseSchedule(spec string) (*Schedule, error) {
 	if strings.Contains(s, "@every") {
 		return nil, fmt.Errorf("schedule %q: @every has no calendar periods; use a cron expression such as \"0 9 * * MON\"", spec)
 	}
-	if !strings.HasPrefix(s, "CRON_TZ=") && !strings.HasPrefix(s, "TZ=") {
+	prefixed := strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=")
+	if !prefixed {
 		s = "CRON_TZ=UTC " + s
 	}
 	parsed, err := cronParser.Parse(s)
@@ -46,7 +54,11 @@ func ParseSchedule(spec string) (*Schedule, error) {
 	}
 	wall := *ss
 	wall.Location = time.UTC
-	return &Schedule{spec: spec, loc: ss.Location, wall: &wall}, nil
+	loc := ss.Location
+	if !prefixed {
+		loc = def
+	}
+	return &Schedule{spec: spec, loc: loc, wall: &wall}, nil
 }
 
 // String returns the expression as written.

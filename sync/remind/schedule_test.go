@@ -108,6 +108,24 @@ func TestSchedulePrevLatest(t *testing.T) {
 	}
 }
 
+func TestParseScheduleIn(t *testing.T) {
+	berlin := mustLoc(t, "Europe/Berlin")
+	s, err := ParseScheduleIn("0 9 * * MON", berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Next(time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)), time.Date(2025, 3, 10, 8, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("unprefixed spec in Berlin: Next = %v, want %v", got, want)
+	}
+	s, err = ParseScheduleIn("CRON_TZ=UTC 0 9 * * MON", berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Location() != time.UTC {
+		t.Errorf("prefixed spec: location %v, want UTC (the prefix wins)", s.Location())
+	}
+}
+
 func TestParseScheduleErrors(t *testing.T) {
 	tests := []struct{ spec, want string }{
 		{"", "empty"},

@@ -346,7 +346,7 @@ func TestNewServiceErrors(t *testing.T) {
 		{"no schedule", Options{Store: db, Builder: b, Jobs: []DigestJob{{ID: "janecorp", Audience: Audience{Customer: "janecorp"}}}}, "schedule"},
 		{"twice", Options{Store: db, Builder: b, Jobs: []DigestJob{{ID: "x", Audience: Audience{Platform: true}, Schedule: sched}, {ID: "x", Audience: Audience{Platform: true}, Schedule: sched}}}, "twice"},
 		{"no audience", Options{Store: db, Builder: b, Jobs: []DigestJob{{ID: "x", Schedule: sched}}}, "audience"},
-		{"reminders without key", Options{Store: db, Builder: b, Reminders: &Reminders{Commenter: &commentLog{}, Schedule: sched}}, "marker key"},
+		{"reminders without commenter", Options{Store: db, Builder: b, Reminders: &Reminders{Schedule: sched}}, "Commenter"},
 	}
 	for _, tc := range tests {
 		_, err := New(tc.o)
