@@ -10,6 +10,8 @@ import "github.com/spf13/cobra"
 func subcommands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		newConfigCmd(a),
+		newDigestCmd(a),
+		newReportCmd(a),
 		newVersionCmd(a),
 	}
 }
