@@ -1,0 +1,314 @@
+package jira
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// mdInline converts the inline Markdown of one line to wiki markup.
+func mdInline(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]):
+			writeWikiText(&b, s[i+1:i+2], s, i+1)
+			i += 2
+		case c == '`':
+			n := runLen(s, i, '`')
+			if end := strings.Index(s[i+n:], strings.Repeat("`", n)); end >= 0 && runLen(s, i+n+end, '`') == n {
+				code := s[i+n : i+n+end]
+				if len(code) > 1 && code[0] == ' ' && code[len(code)-1] == ' ' && strings.Trim(code, " ") != "" {
+					code = code[1 : len(code)-1]
+				}
+				b.WriteString("{{" + escapeWikiCode(code) + "}}")
+				i += 2*n + end
+				continue
+			}
+			b.WriteString(strings.Repeat("`", n))
+			i += n
+		case c == '<' && strings.HasPrefix(s[i:], "<!--"):
+			end := strings.Index(s[i:], "-->")
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			b.WriteString(s[i : i+end+3])
+			i += end + 3
+		case c == '<':
+			if url, n := autolink(s[i:]); n > 0 {
+				b.WriteString("[" + url + "]")
+				i += n
+			} else if tag, inner, n := htmlSpan(s[i:]); n > 0 {
+				mark := map[string]string{"ins": "+", "u": "+", "sup": "^", "sub": "~"}[tag]
+				b.WriteString(mark + mdInline(inner) + mark)
+				i += n
+			} else if strings.HasPrefix(s[i:], "<br>") || strings.HasPrefix(s[i:], "<br/>") || strings.HasPrefix(s[i:], "<br />") {
+				b.WriteString("\\\\ ")
+				i += strings.IndexByte(s[i:], '>') + 1
+			} else {
+				b.WriteByte('<')
+				i++
+			}
+		case c == '!' && i+1 < len(s) && s[i+1] == '[':
+			if text, url, n := mdLink(s[i+1:]); n > 0 {
+				if text == "" {
+					b.WriteString("!" + url + "!")
+				} else {
+					b.WriteString("!" + url + "|alt=" + strings.ReplaceAll(text, "|", "") + "!")
+				}
+				i += n + 1
+				continue
+			}
+			writeWikiText(&b, "!", s, i)
+			i++
+		case c == '[':
+			if text, url, n := mdLink(s[i:]); n > 0 {
+				if text == url {
+					b.WriteString("[" + url + "]")
+				} else {
+					b.WriteString("[" + mdInline(text) + "|" + url + "]")
+				}
+				i += n
+				continue
+			}
+			writeWikiText(&b, "[", s, i)
+			i++
+		case (c == '*' || c == '_') && i+1 < len(s) && s[i+1] == c:
+			if inner, n := mdDelimited(s, i, s[i:i+2]); n > 0 {
+				b.WriteString("*" + mdInline(inner) + "*")
+				i += n
+				continue
+			}
+			writeWikiText(&b, s[i:i+2], s, i)
+			i += 2
+		case c == '*' || c == '_':
+			if inner, n := mdDelimited(s, i, s[i:i+1]); n > 0 {
+				b.WriteString("_" + mdInline(inner) + "_")
+				i += n
+				continue
+			}
+			writeWikiText(&b, s[i:i+1], s, i)
+			i++
+		case c == '~' && strings.HasPrefix(s[i:], "~~"):
+			if inner, n := mdDelimited(s, i, "~~"); n > 0 {
+				b.WriteString("-" + mdInline(inner) + "-")
+				i += n
+				continue
+			}
+			writeWikiText(&b, "~~", s, i)
+			i += 2
+		case (c == 'h' || c == 'H') && isURLStart(s[i:]) && (i == 0 || !isWordByte(s[i-1])):
+			n := urlLen(s[i:])
+			b.WriteString(s[i : i+n])
+			i += n
+		default:
+			_, size := utf8.DecodeRuneInString(s[i:])
+			writeWikiText(&b, s[i:i+size], s, i)
+			i += size
+		}
+	}
+	return b.String()
+}
+
+// writeWikiText writes literal text taken from line at pos, escaping the
+// characters that wiki markup would read as formatting there.
+func writeWikiText(b *strings.Builder, text, line string, pos int) {
+	for k := 0; k < len(text); k++ {
+		writeWikiChar(b, text[k], byteBefore(line, pos+k), line[min(pos+k+1, len(line)):])
+	}
+}
+
+// writeWikiChar writes the literal character c, whose neighbours in the
+// source are prev (0 at the start) and rest.
+func writeWikiChar(b *strings.Builder, c, prev byte, rest string) {
+	if needsWikiEscape(c, prev, rest) {
+		b.WriteByte('\\')
+	}
+	b.WriteByte(c)
+}
+
+// byteBefore returns the source character before pos, looking through a
+// Markdown backslash escape so that "\\*" is judged by what precedes it.
+func byteBefore(line string, pos int) byte {
+	if pos >= 2 && line[pos-1] == '\\' && isASCIIPunct(line[pos]) {
+		pos--
+	}
+	if pos == 0 {
+		return 0
+	}
+	return line[pos-1]
+}
+
+func needsWikiEscape(c, prev byte, rest string) bool {
+	next := byte(0)
+	if rest != "" {
+		next = rest[0]
+	}
+	switch c {
+	case '{', '}', '[', ']', '|':
+		return true
+	case '!':
+		return next != 0 && next != ' ' && next != '!' && strings.IndexByte(rest, '!') >= 0
+	case '?':
+		return next == '?'
+	case '-':
+		if prev == '-' || next == '-' {
+			return false
+		}
+		return atEffectBoundary(prev, next)
+	case '*', '_', '+', '^', '~':
+		return atEffectBoundary(prev, next)
+	}
+	return false
+}
+
+// atEffectBoundary reports whether a character between prev and next could
+// open or close a wiki text effect: a word on one side, a boundary on the
+// other. 0 stands for the start or end of the line.
+func atEffectBoundary(prev, next byte) bool {
+	return (prev == 0 || isBoundary(prev)) != (next == 0 || isBoundary(next))
+}
+
+func isBoundary(c byte) bool {
+	return c == ' ' || c == '\t' || (isASCIIPunct(c) && c != '\\')
+}
+
+func isWikiSpecial(c byte) bool {
+	return strings.IndexByte(`*_-+^~?{}[]|!#\`, c) >= 0
+}
+
+func escapeWikiCode(code string) string {
+	var b strings.Builder
+	for k := 0; k < len(code); k++ {
+		if strings.IndexByte(`{}[]*_-+^~|!\`, code[k]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(code[k])
+	}
+	return b.String()
+}
+
+// mdDelimited finds delim...delim starting at s[i] as Markdown emphasis:
+// the opener is followed and the closer preceded by a non-space; "_" must not
+// be inside a word. It returns the inner text and the total length.
+func mdDelimited(s string, i int, delim string) (string, int) {
+	d := len(delim)
+	start := i + d
+	if start >= len(s) || s[start] == ' ' || s[start] == '\t' {
+		return "", 0
+	}
+	if delim[0] == '_' && i > 0 && isWordByte(s[i-1]) {
+		return "", 0
+	}
+	for j := start + 1; j+d <= len(s); j++ {
+		if s[j-1] == '\\' || s[j:j+d] != delim || s[j-1] == ' ' {
+			continue
+		}
+		if d == 1 && j+1 < len(s) && s[j+1] == delim[0] {
+			j++ // part of a longer run; not this closer
+			continue
+		}
+		if delim[0] == '_' && j+d < len(s) && isWordByte(s[j+d]) {
+			continue
+		}
+		return s[start:j], j + d - i
+	}
+	return "", 0
+}
+
+// mdLink parses [text](url "title") at the start of s.
+func mdLink(s string) (text, url string, n int) {
+	depth, j := 0, 0
+	for j = 0; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+			continue
+		case '[':
+			depth++
+		case ']':
+			depth--
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	if j >= len(s)-1 || s[j+1] != '(' {
+		return "", "", 0
+	}
+	end := strings.IndexByte(s[j+2:], ')')
+	if end < 0 {
+		return "", "", 0
+	}
+	target := strings.TrimSpace(s[j+2 : j+2+end])
+	if sp := strings.IndexAny(target, " \t"); sp >= 0 {
+		target = target[:sp] // drop a "title"
+	}
+	target = strings.TrimSuffix(strings.TrimPrefix(target, "<"), ">")
+	if target == "" || strings.ContainsAny(target, "|[]") {
+		return "", "", 0
+	}
+	return s[1:j], target, j + 3 + end
+}
+
+// autolink parses <scheme://...> at the start of s.
+func autolink(s string) (string, int) {
+	end := strings.IndexByte(s, '>')
+	if end < 0 {
+		return "", 0
+	}
+	u := s[1:end]
+	if !isURLStart(u) || strings.ContainsAny(u, " <|[]") {
+		return "", 0
+	}
+	return u, end + 1
+}
+
+// htmlSpan parses <ins>..</ins>, <u>, <sup> or <sub> at the start of s.
+func htmlSpan(s string) (tag, inner string, n int) {
+	for _, t := range []string{"ins", "u", "sup", "sub"} {
+		open, end := "<"+t+">", "</"+t+">"
+		if strings.HasPrefix(s, open) {
+			if k := strings.Index(s, end); k > len(open) {
+				return t, s[len(open):k], k + len(end)
+			}
+		}
+	}
+	return "", "", 0
+}
+
+func isURLStart(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// urlLen is the length of the bare URL at the start of s, without trailing
+// sentence punctuation.
+func urlLen(s string) int {
+	n := 0
+	for n < len(s) && s[n] > ' ' && strings.IndexByte("<>\"|[]{}`", s[n]) < 0 {
+		n++
+	}
+	for n > 0 && strings.IndexByte(".,;:!?)'*_", s[n-1]) >= 0 {
+		n--
+	}
+	return n
+}
+
+func runLen(s string, i int, c byte) int {
+	n := 0
+	for i+n < len(s) && s[i+n] == c {
+		n++
+	}
+	return n
+}
+
+func isASCIIPunct(c byte) bool {
+	return c < 128 && unicode.IsPunct(rune(c)) || strings.IndexByte("$+<=>^`|~", c) >= 0
+}
+
+func isWordByte(c byte) bool {
+	return c >= 0x80 || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}

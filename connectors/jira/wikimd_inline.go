@@ -1,0 +1,219 @@
+package jira
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// wikiEffects maps wiki text-effect delimiters to their Markdown (or inline
+// HTML, where Markdown has none) open and close forms.
+var wikiEffects = map[byte][2]string{
+	'*': {"**", "**"},
+	'_': {"_", "_"},
+	'-': {"~~", "~~"},
+	'+': {"<ins>", "</ins>"},
+	'^': {"<sup>", "</sup>"},
+	'~': {"<sub>", "</sub>"},
+}
+
+// wikiInline converts the inline wiki markup of one line to Markdown.
+func wikiInline(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && s[i+1] == '\\':
+			b.WriteString("<br>")
+			i += 2
+		case c == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]):
+			writeMDChar(&b, s[i+1], byteBefore(s, i+1), s[i+2:])
+			i += 2
+		case c == '{' && strings.HasPrefix(s[i:], "{{"):
+			if end := strings.Index(s[i+2:], "}}"); end >= 0 {
+				b.WriteString(mdCodeSpan(unescapeWiki(s[i+2 : i+2+end])))
+				i += end + 4
+				continue
+			}
+			b.WriteString("{{")
+			i += 2
+		case c == '{':
+			if loc := wMacroRE.FindStringIndex(s[i:]); loc != nil && loc[0] == 0 {
+				i += loc[1]
+				continue
+			}
+			b.WriteByte('{')
+			i++
+		case c == '<' && strings.HasPrefix(s[i:], "<!--"):
+			end := strings.Index(s[i:], "-->")
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			b.WriteString(s[i : i+end+3])
+			i += end + 3
+		case c == '[':
+			if md, n := wikiLink(s[i:]); n > 0 {
+				b.WriteString(md)
+				i += n
+				continue
+			}
+			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			i++
+		case c == '!':
+			if md, n := wikiImage(s[i:]); n > 0 {
+				b.WriteString(md)
+				i += n
+				continue
+			}
+			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			i++
+		case wikiEffects[c][0] != "":
+			if inner, n := wikiDelimited(s, i); n > 0 {
+				e := wikiEffects[c]
+				b.WriteString(e[0] + wikiInline(inner) + e[1])
+				i += n
+				continue
+			}
+			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			i++
+		case (c == 'h' || c == 'H') && isURLStart(s[i:]) && (i == 0 || !isWordByte(s[i-1])):
+			n := urlLen(s[i:])
+			b.WriteString(s[i : i+n])
+			i += n
+		default:
+			_, size := utf8.DecodeRuneInString(s[i:])
+			if size == 1 {
+				writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			} else {
+				b.WriteString(s[i : i+size])
+			}
+			i += size
+		}
+	}
+	return b.String()
+}
+
+// wikiDelimited finds a wiki text effect starting at s[i]: the opener follows
+// a boundary and precedes a non-space; the closer follows a non-space and
+// precedes a boundary. It returns the inner text and the total length.
+func wikiDelimited(s string, i int) (string, int) {
+	c := s[i]
+	if i > 0 && !isBoundary(s[i-1]) || i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == c {
+		return "", 0
+	}
+	if c == '-' && strings.HasPrefix(s[i:], "->") {
+		return "", 0
+	}
+	for j := i + 2; j < len(s); j++ {
+		if s[j-1] == '\\' {
+			continue
+		}
+		if s[j] == c && s[j-1] != ' ' && (j+1 == len(s) || isBoundary(s[j+1])) {
+			return s[i+1 : j], j + 1 - i
+		}
+	}
+	return "", 0
+}
+
+// wikiLink converts [text|url], [url], [~user] at the start of s.
+func wikiLink(s string) (string, int) {
+	end := strings.IndexByte(s, ']')
+	if end < 0 {
+		return "", 0
+	}
+	inner := s[1:end]
+	if inner == "" || strings.ContainsAny(inner, "[\n") {
+		return "", 0
+	}
+	parts := strings.Split(inner, "|")
+	switch {
+	case len(parts) >= 2 && parts[1] != "":
+		return "[" + wikiInline(parts[0]) + "](" + strings.TrimSpace(parts[1]) + ")", end + 1
+	case strings.HasPrefix(inner, "~"):
+		return "@" + strings.TrimPrefix(strings.TrimPrefix(inner, "~"), "accountid:"), end + 1
+	case isURLStart(inner) || strings.HasPrefix(strings.ToLower(inner), "mailto:"):
+		return "<" + inner + ">", end + 1
+	}
+	return "", 0
+}
+
+// wikiImage converts !target! and !target|options! at the start of s.
+func wikiImage(s string) (string, int) {
+	end := strings.IndexByte(s[1:], '!')
+	if end <= 0 {
+		return "", 0
+	}
+	inner := s[1 : end+1]
+	if strings.ContainsAny(inner, " \t") && !strings.Contains(inner, "|") {
+		return "", 0
+	}
+	target, opts, _ := strings.Cut(inner, "|")
+	if target == "" || strings.ContainsAny(target, " \t[]") {
+		return "", 0
+	}
+	alt := ""
+	for _, o := range strings.Split(opts, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(o), "="); ok && k == "alt" {
+			alt = strings.Trim(v, `"`)
+		}
+	}
+	return "![" + alt + "](" + target + ")", end + 2
+}
+
+// mdCodeSpan wraps code in enough backticks.
+func mdCodeSpan(code string) string {
+	fence := "`"
+	for strings.Contains(code, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(code, "`") || strings.HasSuffix(code, "`") {
+		return fence + " " + code + " " + fence
+	}
+	return fence + code + fence
+}
+
+// unescapeWiki removes wiki backslash escapes.
+func unescapeWiki(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// writeMDChar writes the literal character c to Markdown, escaping it where
+// Markdown would read it as syntax, given its neighbours prev and rest.
+func writeMDChar(b *strings.Builder, c, prev byte, rest string) {
+	next := byte(0)
+	if rest != "" {
+		next = rest[0]
+	}
+	space := func(x byte) bool { return x == 0 || x == ' ' || x == '\t' }
+	esc := false
+	switch c {
+	case '\\':
+		esc = next != 0 && isASCIIPunct(next)
+	case '`', '[', ']':
+		esc = true
+	case '*':
+		esc = !(space(prev) && space(next))
+	case '_':
+		esc = !(space(prev) && space(next)) && !(prev != 0 && next != 0 && isWordByte(prev) && isWordByte(next))
+	case '~':
+		esc = atEffectBoundary(prev, next) || next == '~' || prev == '~'
+	case '<':
+		esc = next == '/' || next == '!' || next == '?' || (next|0x20 >= 'a' && next|0x20 <= 'z')
+	case '!':
+		esc = next == '['
+	}
+	if esc {
+		b.WriteByte('\\')
+	}
+	b.WriteByte(c)
+}
