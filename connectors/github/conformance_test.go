@@ -42,7 +42,7 @@ func (h harness) Make(t *testing.T, trackerID string) (connectors.Connector, con
 	return h.Reconnect(t, b, trackerID), b
 }
 
-func newBackend(t *testing.T, o githubfake.Options) *backend {
+func newBackend(t testing.TB, o githubfake.Options) *backend {
 	t.Helper()
 	o.Token = conformance.Secret
 	o.Repos = append(o.Repos, testRepo)

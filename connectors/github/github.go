@@ -166,7 +166,7 @@ func (c *Connector) number(op, key string) (int, error) {
 // does not refuse requests on its own after a rate-limit answer: that
 // refusal runs on the wall clock, while pmsync decides when to send again
 // from RateLimit().BlockedUntil on the connector's clock, which tests move.
-// TestNoClientSideRateGate proves the key still works.
+// TestPrimaryRateLimit proves the key still works.
 var noPreflight = reflect.Zero(reflect.TypeOf(gh.SleepUntilPrimaryRateLimitResetWhenRateLimited)).Interface()
 
 func (c *Connector) ctx(ctx context.Context) context.Context {
