@@ -56,7 +56,8 @@ func (c *Client) Changes(ctx context.Context, cursor string) (*connectors.Change
 	out := &connectors.Changes{Cursor: cursor}
 	index := map[int64]int{}
 	newest := since
-	out.Requests, err = c.eachPage(ctx, op, opt, func(page []*gl.Issue) bool {
+	var served time.Time
+	out.Requests, served, err = c.eachPage(ctx, op, opt, func(page []*gl.Issue) bool {
 		for _, is := range page {
 			c.rememberConfidential(is.IID, is.Confidential)
 			it := c.labels.toItem(c.id, path, is)
@@ -77,13 +78,17 @@ func (c *Client) Changes(ctx context.Context, cursor string) (*connectors.Change
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case newest.After(since):
+	// The next poll starts from GitLab's time at this listing (its Date
+	// header, else our clock), or the newest change seen if later, so an
+	// idle poll repeats only what changed within the overlap.
+	if served.IsZero() {
+		served = start
+	}
+	if served.After(newest) {
+		newest = served
+	}
+	if newest.After(since) || cursor == "" {
 		out.Cursor = formatCursor(newest)
-	case cursor == "":
-		// Nothing exists yet: start from the time of this call; the
-		// overlap covers a clock behind GitLab's.
-		out.Cursor = formatCursor(start)
 	}
 	return out, nil
 }
@@ -108,7 +113,7 @@ func (c *Client) FindByMarker(ctx context.Context, marker string, hint connector
 		opt.CreatedAfter = gl.Ptr(hint.CreatedAfter)
 	}
 	var found *gl.Issue
-	_, err = c.eachPage(ctx, op, opt, func(page []*gl.Issue) bool {
+	_, _, err = c.eachPage(ctx, op, opt, func(page []*gl.Issue) bool {
 		for _, is := range page {
 			if connectors.HasMarker(is.Description, marker) {
 				found = is
@@ -128,40 +133,45 @@ func (c *Client) FindByMarker(ctx context.Context, marker string, hint connector
 }
 
 // eachPage lists issues with opt, page after page, until fn returns true
-// or no page is left, and returns how many requests it made. It asks for
-// keyset pagination and follows whatever the server answers (a Link
-// rel="next" cursor, or X-Next-Page); a server that refuses keyset (405)
-// is asked again by offset, and not asked for keyset again.
-func (c *Client) eachPage(ctx context.Context, op string, opt *gl.ListProjectIssuesOptions, fn func([]*gl.Issue) bool) (int, error) {
-	keyset := !c.noKeyset.get()
+// or no page is left. It returns how many requests it made and GitLab's
+// time (the Date header) at the first page. It asks for keyset pagination
+// and follows whatever the server answers (a Link rel="next" cursor, or
+// X-Next-Page); a server that refuses keyset (405) is asked again by
+// offset, and not asked for keyset again.
+func (c *Client) eachPage(ctx context.Context, op string, opt *gl.ListProjectIssuesOptions, fn func([]*gl.Issue) bool) (int, time.Time, error) {
+	keyset := !c.noKeyset.Load()
 	if keyset {
 		opt.Pagination = "keyset"
 	}
 	requests := 0
+	var served time.Time
 	var next []gl.RequestOptionFunc
 	for page := 0; page < maxPages; page++ {
 		if err := c.guard(op); err != nil {
-			return requests, err
+			return requests, served, err
 		}
 		issues, resp, err := c.api.Issues.ListProjectIssues(c.pid(), opt, append([]gl.RequestOptionFunc{gl.WithContext(ctx)}, next...)...)
 		requests++
 		if err != nil && keyset && page == 0 && resp != nil && resp.StatusCode == http.StatusMethodNotAllowed {
 			c.log.Debug("keyset pagination refused; using offset pagination")
-			c.noKeyset.set()
+			c.noKeyset.Store(true)
 			keyset, opt.Pagination, page = false, "", -1
 			continue
 		}
 		if err != nil {
-			return requests, c.fail(op, resp, err)
+			return requests, served, c.fail(op, resp, err)
+		}
+		if page == 0 {
+			served, _ = http.ParseTime(resp.Header.Get("Date"))
 		}
 		if fn(issues) {
-			return requests, nil
+			return requests, served, nil
 		}
 		nextOpt, ok := gl.WithNext(resp)
 		if !ok || len(issues) == 0 {
-			return requests, nil
+			return requests, served, nil
 		}
 		next = []gl.RequestOptionFunc{nextOpt}
 	}
-	return requests, connectors.Errorf(connectors.CodeTemporary, op, fmt.Errorf("more than %d pages", maxPages))
+	return requests, served, connectors.Errorf(connectors.CodeTemporary, op, fmt.Errorf("more than %d pages", maxPages))
 }

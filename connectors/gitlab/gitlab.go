@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -78,7 +79,7 @@ type Client struct {
 	confMu       sync.Mutex
 	confidential map[int64]bool // iid → last seen confidential flag
 
-	noKeyset atomicBool
+	noKeyset atomic.Bool // the server refused keyset pagination once
 }
 
 var _ connectors.Connector = (*Client)(nil)
@@ -161,14 +162,6 @@ func isNumeric(s string) bool {
 type noLimit struct{}
 
 func (noLimit) Wait(ctx context.Context) error { return ctx.Err() }
-
-type atomicBool struct {
-	mu sync.Mutex
-	v  bool
-}
-
-func (b *atomicBool) get() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.v }
-func (b *atomicBool) set()      { b.mu.Lock(); b.v = true; b.mu.Unlock() }
 
 // Kind returns "gitlab".
 func (c *Client) Kind() string { return Kind }

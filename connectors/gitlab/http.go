@@ -1,7 +1,6 @@
 package gitlab
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,8 +153,8 @@ func (c *Client) fail(op string, resp *gl.Response, err error) error {
 	case status != 0:
 		return &connectors.Error{Code: connectors.CodeTemporary, Op: op, Status: status,
 			Err: fmt.Errorf("reading the answer: %w", err)}
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return &connectors.Error{Code: connectors.CodeTemporary, Op: op, Err: err}
 	}
+	// No answer: a cut connection, a timeout or a cancelled context (the
+	// cause stays reachable for errors.Is(err, context.Canceled)).
 	return &connectors.Error{Code: connectors.CodeTemporary, Op: op, Err: err}
 }

@@ -178,7 +178,7 @@ func (s *Server) handleListLabels(w http.ResponseWriter, r *http.Request, p map[
 	sort.Slice(all, func(i, j int) bool { return all[i].title < all[j].title })
 	out := []any{}
 	for _, l := range pageOffset(s, w, r, all) {
-		out = append(out, s.labelJSONLocked(proj, l))
+		out = append(out, s.labelJSONLocked(l))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -218,5 +218,5 @@ func (s *Server) handleCreateLabel(w http.ResponseWriter, r *http.Request, p map
 	s.ids.label++
 	l := &label{id: s.ids.label, title: name, color: color, description: desc, createdAt: s.tickLocked()}
 	proj.labels[name] = l
-	writeJSON(w, http.StatusCreated, s.labelJSONLocked(proj, l))
+	writeJSON(w, http.StatusCreated, s.labelJSONLocked(l))
 }

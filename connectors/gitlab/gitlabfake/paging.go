@@ -32,7 +32,7 @@ func linkTo(r *http.Request, set map[string]string) string {
 	for k, v := range set {
 		q.Set(k, v)
 	}
-	return "http://" + r.Host + r.URL.Path + "?" + q.Encode()
+	return "http://" + r.Host + r.URL.EscapedPath() + "?" + q.Encode()
 }
 
 // pageOffset cuts one page out of all and sets GitLab's offset pagination

@@ -126,7 +126,7 @@ func (s *Server) noteJSONLocked(is *issue, n *note) map[string]any {
 	}
 }
 
-func (s *Server) labelJSONLocked(p *project, l *label) map[string]any {
+func (s *Server) labelJSONLocked(l *label) map[string]any {
 	return map[string]any{
 		"id": l.id, "name": l.title, "color": l.color, "text_color": "#FFFFFF",
 		"description": l.description, "open_issues_count": 0, "closed_issues_count": 0,

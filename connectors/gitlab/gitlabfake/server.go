@@ -253,6 +253,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.delay(r) {
 		return
 	}
+	// The Date header tells the server's (simulated) time, as a real
+	// server's tells its clock.
+	w.Header().Set("Date", s.Now().Format(http.TimeFormat))
 	if !s.authenticated(r) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
 		return
