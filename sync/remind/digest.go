@@ -66,7 +66,7 @@ type CustomerSummary struct {
 type Digest struct {
 	Audience     Audience
 	PlatformName string
-	CustomerName string // the audience's customer; "" for the platform
+	CustomerName string // the audience's customer; "" for the platform team's digest of everyone
 	Since, Now   time.Time
 	Incidents    []IncidentGroup
 	Overdue      []ItemView
@@ -96,9 +96,7 @@ func (b *Builder) Digest(ctx context.Context, a Audience, since, now time.Time) 
 			return nil, fmt.Errorf("digest: customer %q is not configured", a.Customer)
 		}
 		customers = []Customer{c}
-		if !a.Platform {
-			d.CustomerName = c.Name
-		}
+		d.CustomerName = c.Name
 	} else if a.Platform {
 		customers = b.Customers
 	} else {

@@ -92,7 +92,10 @@ func (d *Digest) Render(f Format) ([]byte, error) { return render("digest", f, d
 // Subject is the e-mail subject and chat headline of the digest.
 func (d *Digest) Subject() string {
 	who := d.CustomerName
-	if d.Audience.Platform {
+	switch {
+	case d.Audience.Platform && d.CustomerName != "":
+		who = d.CustomerName + " (" + d.PlatformName + " platform view)"
+	case d.Audience.Platform:
 		who = d.PlatformName + " platform team"
 	}
 	return oneLine(fmt.Sprintf("Action items for %s: %d open critical, %d overdue", who, d.Totals.Critical, d.Totals.Overdue))
@@ -100,7 +103,10 @@ func (d *Digest) Subject() string {
 
 // Title is the heading of the digest.
 func (d *Digest) Title() string {
-	if d.Audience.Platform {
+	switch {
+	case d.Audience.Platform && d.CustomerName != "":
+		return oneLine("Action-item digest: " + d.CustomerName + ", " + d.PlatformName + " platform view")
+	case d.Audience.Platform:
 		return oneLine("Action-item digest: " + d.PlatformName + ", all customers")
 	}
 	return oneLine("Action-item digest: " + d.CustomerName)
