@@ -66,12 +66,12 @@ func randomTenants(r *rand.Rand, n int, now time.Time) (*memSource, []Customer) 
 				State: states[r.IntN(len(states))], BrokenReason: "INTERNAL broken reason " + can,
 				LastConflictAt: ago(), Conflicts: r.IntN(2), LastError: "INTERNAL last error",
 				Platform: store.Side{Ref: connectors.Ref{Tracker: "platform", Key: fmt.Sprintf("INTKEY-%d-%d", i, j)},
-					URL:  fmt.Sprintf("https://internal.example/INTKEY-%d-%d", i, j),
-					Base: store.Fields{Title: "INTERNAL title " + can, Summary: "INTERNAL summary", Status: st, Priority: prio, Assignee: "INTERNAL-person", Due: due, Incident: inc},
+					URL:       fmt.Sprintf("https://internal.example/INTKEY-%d-%d", i, j),
+					Base:      store.Fields{Title: "INTERNAL title " + can, Summary: "INTERNAL summary", Status: st, Priority: prio, Assignee: "INTERNAL-person", Due: due, Incident: inc},
 					CreatedAt: ago(), UpdatedAt: ago(), ClosedAt: closed},
 				Remote: store.Side{Ref: connectors.Ref{Tracker: id, Key: fmt.Sprintf("%s/repo#%d", can, j)},
-					URL:  fmt.Sprintf("https://tracker.example/%s/%d", can, j),
-					Base: store.Fields{Title: "title " + can + " <b>&|*", Summary: "summary " + can, Status: st, Priority: prio, Assignee: "person-" + can, Due: due, Incident: inc},
+					URL:       fmt.Sprintf("https://tracker.example/%s/%d", can, j),
+					Base:      store.Fields{Title: "title " + can + " <b>&|*", Summary: "summary " + can, Status: st, Priority: prio, Assignee: "person-" + can, Due: due, Incident: inc},
 					CreatedAt: ago(), UpdatedAt: ago(), ClosedAt: closed},
 			}
 			src.links[id] = append(src.links[id], l)
