@@ -373,3 +373,25 @@ func TestConcurrentCreates(t *testing.T) {
 		t.Errorf("concurrent creates: %d listed, %d distinct iids, count %d, want 40 each", len(page), len(seen), s.Count())
 	}
 }
+
+func TestClock(t *testing.T) {
+	s := start(t, Options{})
+	if !s.Now().Equal(DefaultStart) {
+		t.Errorf("start: got %v, want %v", s.Now(), DefaultStart)
+	}
+	a := create(t, s, map[string]any{"title": "a"})
+	b := create(t, s, map[string]any{"title": "b"})
+	if a["created_at"] != "2026-03-02T09:00:00.001Z" || b["created_at"] != "2026-03-02T09:00:00.002Z" {
+		t.Errorf("writes tick the clock by 1 ms: got %v and %v", a["created_at"], b["created_at"])
+	}
+	s.Advance(time.Hour)
+	if want := DefaultStart.Add(time.Hour + 2*time.Millisecond); !s.Now().Equal(want) {
+		t.Errorf("after Advance: got %v, want %v", s.Now(), want)
+	}
+	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := New(Options{Now: func() time.Time { return wall }})
+	f.Advance(time.Minute)
+	if want := wall.Add(time.Minute); !f.Now().Equal(want) {
+		t.Errorf("Now option with Advance: got %v, want %v", f.Now(), want)
+	}
+}
