@@ -15,16 +15,19 @@ import (
 // fires at the first instant after the gap, and a time that occurs twice on
 // the fall-back day fires at its first occurrence only.
 type Schedule struct {
-	spec string
-	loc  *time.Location
-	wall *cron.SpecSchedule // the same fields, evaluated in UTC as wall-clock time
+	spec  string
+	loc   *time.Location
+	wall  *cron.SpecSchedule // the same fields, evaluated in UTC as wall-clock time
+	every time.Duration      // @every: fixed periods counted from the zero time, in UTC
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseSchedule reads a five-field cron expression or descriptor (@daily,
 // @weekly, @monthly), optionally prefixed with CRON_TZ=Zone or TZ=Zone; no
-// prefix means UTC. @every is refused: a digest needs calendar periods.
+// prefix means UTC. "@every D" (at least a minute) fires at the multiples
+// of D in UTC (@every 6h: 00:00, 06:00, 12:00, 18:00 UTC), so its periods
+// are fixed and survive restarts.
 func ParseSchedule(spec string) (*Schedule, error) { return ParseScheduleIn(spec, time.UTC) }
 
 // ParseScheduleIn is ParseSchedule with def as the time zone of a spec
@@ -37,8 +40,8 @@ func ParseScheduleIn(spec string, def *time.Location) (*Schedule, error) {
 	if s == "" {
 		return nil, fmt.Errorf("schedule: empty cron expression")
 	}
-	if strings.Contains(s, "@every") {
-		return nil, fmt.Errorf("schedule %q: @every has no calendar periods; use a cron expression such as \"0 9 * * MON\"", spec)
+	if rest, ok := strings.CutPrefix(s, "@every"); ok {
+		return parseEvery(spec, strings.TrimSpace(rest))
 	}
 	prefixed := strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=")
 	if !prefixed {
@@ -70,6 +73,9 @@ func (s *Schedule) Location() *time.Location { return s.loc }
 // Next returns the first firing strictly after t, or the zero time when
 // there is none within five years.
 func (s *Schedule) Next(t time.Time) time.Time {
+	if s.every > 0 {
+		return t.UTC().Truncate(s.every).Add(s.every)
+	}
 	w := toWall(t, s.loc)
 	for i := 0; i < 4; i++ {
 		w = s.wall.Next(w)
@@ -116,6 +122,17 @@ func (s *Schedule) Latest(after, until time.Time) time.Time {
 		return time.Time{}
 	}
 	return f
+}
+
+func parseEvery(spec, d string) (*Schedule, error) {
+	every, err := time.ParseDuration(d)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", spec, err)
+	}
+	if every < time.Minute {
+		return nil, fmt.Errorf("schedule %q: @every needs at least 1m", spec)
+	}
+	return &Schedule{spec: spec, loc: time.UTC, every: every}, nil
 }
 
 // toWall returns t's wall-clock reading in loc as a UTC time.

@@ -75,6 +75,9 @@ func TestScheduleDSTInstants(t *testing.T) {
 		// No prefix means UTC.
 		{"0 8 * * MON", time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 10, 8, 0, 0, 0, time.UTC)},
 		{"@monthly", time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC), time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)},
+		// @every counts fixed periods in UTC, whatever the zone.
+		{"@every 6h", time.Date(2025, 3, 4, 7, 30, 0, 0, time.UTC), time.Date(2025, 3, 4, 12, 0, 0, 0, time.UTC)},
+		{"@every 6h", time.Date(2025, 3, 4, 12, 0, 0, 0, time.UTC), time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC)},
 	}
 	for _, tc := range tests {
 		s := mustSchedule(t, tc.spec)
@@ -106,6 +109,11 @@ func TestSchedulePrevLatest(t *testing.T) {
 	if got := s.Latest(mon, mon.Add(6*day)); !got.IsZero() {
 		t.Errorf("Latest with nothing missed = %v, want zero", got)
 	}
+	e := mustSchedule(t, "@every 6h")
+	from := time.Date(2025, 3, 4, 7, 30, 0, 0, time.UTC)
+	if got, want := e.Latest(from, from.Add(11*time.Hour+30*time.Minute)), time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("@every 6h Latest = %v, want %v", got, want)
+	}
 }
 
 func TestParseScheduleIn(t *testing.T) {
@@ -129,7 +137,8 @@ func TestParseScheduleIn(t *testing.T) {
 func TestParseScheduleErrors(t *testing.T) {
 	tests := []struct{ spec, want string }{
 		{"", "empty"},
-		{"@every 1h", "@every"},
+		{"@every 10s", "at least 1m"},
+		{"@every often", "often"},
 		{"0 9 * *", "expected exactly 5 fields"},
 		{"CRON_TZ=Mars/Olympus 0 9 * * MON", "Mars/Olympus"},
 		{"61 9 * * MON", "61"},
