@@ -256,6 +256,7 @@ type issueJSON struct {
 	Labels                []labelJSON    `json:"labels"`
 	State                 string         `json:"state"`
 	Locked                bool           `json:"locked"`
+	Draft                 bool           `json:"draft"`
 	Assignee              *userJSON      `json:"assignee"`
 	Assignees             []*userJSON    `json:"assignees"`
 	Milestone             *milestoneJSON `json:"milestone"`
