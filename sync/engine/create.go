@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/store"
+)
+
+// findSkew is how long before its intent a mirror may appear to have been
+// created: clock skew between pmsync and the tracker.
+const findSkew = 10 * time.Minute
+
+// markerFor returns the marker of the mirror of origin in the other side's
+// tracker: the link id.
+func (r *rec) markerFor(origin *connectors.Item) string {
+	return connectors.MarkerID(r.e.o.MarkerKey, origin.Ref.Tracker, origin.ID, r.side[r.mirror()].ID)
+}
+
+// create makes the mirror of a newly shared origin, crash-safe: a durable
+// intent first, then a look for the marker (a mirror from an attempt whose
+// answer was lost is adopted, never duplicated), then the create carrying
+// the marker, then the link recorded and the intent dropped in one
+// transaction. It reports whether a link now exists (in a dry run: whether
+// a mirror was found).
+func (r *rec) create(ctx context.Context) (bool, error) {
+	origin := r.item[r.origin]
+	ms := r.mirror()
+	target := r.side[ms]
+	marker := r.markerFor(origin)
+	want := values(r.c, origin, r.origin, r.origin)
+	if r.dry {
+		found, err := target.g.FindByMarker(ctx, marker, connectors.FindHint{})
+		switch {
+		case err == nil:
+			r.link = r.newLink(marker, origin, found, nil)
+			return true, nil
+		case !errors.Is(err, connectors.ErrNotFound):
+			return false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
+		}
+		r.wrote(ms, connectors.Ref{Tracker: target.ID}, ActionCreate, setFields(want))
+		return false, r.planComments(ctx, origin)
+	}
+	in, err := r.e.st.Intent(marker)
+	switch {
+	case err == nil:
+		in.Attempts++
+	case errors.Is(err, store.ErrNotFound):
+		in = &store.Intent{ID: marker, Customer: r.c.ID, Origin: origin.Ref, Target: target.ID, CreatedAt: r.e.clock.Now()}
+	default:
+		return false, err
+	}
+	if err := r.e.st.PutIntent(in); err != nil {
+		return false, fmt.Errorf("record intent: %w", err)
+	}
+	mirror, adopted, err := r.findOrCreate(ctx, target, marker, in, want)
+	if err != nil {
+		return false, err
+	}
+	var sent Values
+	if !adopted {
+		sent = want
+	}
+	if err := r.complete(marker, r.newLink(marker, origin, mirror, sent)); err != nil {
+		return false, err
+	}
+	if adopted {
+		r.log.Info("adopted a mirror found by its marker", "tracker", target.ID, "item", mirror.Ref.Key)
+		r.audit(target.ID, ActionAdopt, nil, "")
+	} else {
+		r.wrote(ms, mirror.Ref, ActionCreate, setFields(want))
+	}
+	return true, nil
+}
+
+// findOrCreate looks for the mirror carrying marker and creates it only
+// when it is not there. A failed create leaves the intent, so the next
+// attempt looks again before creating.
+func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *store.Intent, want Values) (*connectors.Item, bool, error) {
+	found, err := target.g.FindByMarker(ctx, marker, connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)})
+	switch {
+	case err == nil:
+		return found, true, nil
+	case !errors.Is(err, connectors.ErrNotFound):
+		return nil, false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
+	}
+	it := newItem(want)
+	if target.ID == PlatformID {
+		it.Labels = []string{r.e.platform.ActionItemLabel}
+	}
+	mirror, err := target.g.Create(ctx, marker, it)
+	if err != nil {
+		return nil, false, fmt.Errorf("create mirror in %s: %w", target.ID, err)
+	}
+	return mirror, false, nil
+}
+
+// complete records the new link and drops its intent in one transaction.
+func (r *rec) complete(marker string, l *store.Link) error {
+	err := r.e.st.CompleteIntent(marker, l)
+	if errors.Is(err, store.ErrNotFound) { // another pass completed it first
+		stored, lerr := r.e.st.Link(r.c.ID, marker)
+		if lerr != nil {
+			return fmt.Errorf("record link: %w", err)
+		}
+		l = stored
+	} else if err != nil {
+		return fmt.Errorf("record link: %w", err)
+	}
+	r.link = l
+	r.log = r.log.With("link", l.ID)
+	return nil
+}
+
+// newLink builds the link of origin and its mirror. The mirror's base is
+// what it holds; the origin's base is what was sent to create it, or, for
+// an adopted mirror, the mirror's values too, so that whatever the origin
+// changed since flows in the merge that follows.
+func (r *rec) newLink(marker string, origin, mirror *connectors.Item, sent Values) *store.Link {
+	ms := r.mirror()
+	l := &store.Link{
+		ID: marker, Customer: r.c.ID, State: store.LinkActive,
+		Origin: ownerOf(r.origin), Owner: effectiveOwner(origin, r.origin),
+	}
+	now := r.e.clock.Now()
+	observe(linkSide(l, r.origin), origin, now)
+	observe(linkSide(l, ms), mirror, now)
+	mv := values(r.c, mirror, ms, r.origin)
+	linkSide(l, ms).Base = toFields(mv, mirror.Assignee)
+	if sent == nil {
+		sent = mv
+	}
+	linkSide(l, r.origin).Base = toFields(sent, origin.Assignee)
+	return l
+}
+
+// settleIntent resolves an open intent of a key whose origin is not (or no
+// longer) to be mirrored: a mirror that was created after all is adopted
+// (and then unshared or marked broken by the next reconcile); otherwise the
+// intent is dropped.
+func (r *rec) settleIntent(ctx context.Context, origin *connectors.Item) error {
+	if r.dry {
+		return nil
+	}
+	intents, err := r.e.st.Intents()
+	if err != nil {
+		return err
+	}
+	for _, in := range intents {
+		if in.Customer != r.c.ID || in.Origin != r.k.Origin {
+			continue
+		}
+		target := r.e.tracker(in.Target)
+		if target == nil {
+			continue
+		}
+		found, err := target.g.FindByMarker(ctx, in.ID, connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)})
+		switch {
+		case errors.Is(err, connectors.ErrNotFound):
+			if err := r.e.st.DropIntent(in.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			r.log.Info("dropped an intent whose origin is no longer shared", "intent", in.ID)
+			continue
+		case err != nil:
+			return fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
+		}
+		if origin == nil {
+			origin = &connectors.Item{Ref: in.Origin}
+		}
+		if err := r.complete(in.ID, r.newLink(in.ID, origin, found, nil)); err != nil {
+			return err
+		}
+		r.audit(target.ID, ActionAdopt, nil, "")
+		r.c.q.add(r.k, nil) // reconcile the adopted link (unshare or break it)
+	}
+	return nil
+}
+
+// setFields names the fields with a value, for plans of creates.
+func setFields(v Values) []string {
+	var out []string
+	for _, f := range SyncedFields {
+		if v[f] != "" {
+			out = append(out, string(f))
+		}
+	}
+	return out
+}

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/pmsync/pmsync/connectors"
+)
+
+// maxInlineWait is the longest a worker waits in place for a tracker's gate
+// or token bucket; a longer wait gives the work back to the queue with a
+// retry time, so a blocked tracker holds no worker.
+const maxInlineWait = time.Second
+
+// defaultRateWait is how long a tracker is blocked after a rate-limit error
+// that did not say for how long.
+const defaultRateWait = 30 * time.Second
+
+// errGateClosed marks the error returned when the gate refused to send a
+// request: no request reached the tracker.
+var errGateClosed = errors.New("request held back until the tracker's rate-limit wait passes")
+
+// guarded wraps a tracker's connector with the engine's request discipline:
+// a gate that holds every request until the tracker's Retry-After (or
+// rate-limit reset) has passed, a token bucket for the credential, and a
+// bound on requests in flight. It never retries: retries belong to the
+// work queue.
+type guarded struct {
+	inner connectors.Connector
+	id    string
+	clock Clock
+	lim   *rate.Limiter // nil: no limit
+	sem   chan struct{}
+
+	mu      sync.Mutex
+	blocked time.Time // no request before this instant
+
+	requests, writes atomic.Int64
+}
+
+func newGuarded(t Tracker, workers int, clock Clock) *guarded {
+	g := &guarded{inner: t.Conn, id: t.ID, clock: clock}
+	if t.RequestsPerSecond > 0 {
+		burst := max(1, int(t.RequestsPerSecond))
+		g.lim = rate.NewLimiter(rate.Limit(t.RequestsPerSecond), burst)
+	}
+	if t.Workers > 0 {
+		workers = t.Workers
+	}
+	g.sem = make(chan struct{}, workers)
+	return g
+}
+
+// BlockedUntil returns the instant before which no request is sent.
+func (g *guarded) BlockedUntil() time.Time {
+	g.mu.Lock()
+	b := g.blocked
+	g.mu.Unlock()
+	if rb := g.inner.RateLimit().BlockedUntil; rb.After(b) {
+		b = rb
+	}
+	return b
+}
+
+// block holds requests until t.
+func (g *guarded) block(t time.Time) {
+	g.mu.Lock()
+	if t.After(g.blocked) {
+		g.blocked = t
+	}
+	g.mu.Unlock()
+}
+
+// sleep waits d on the engine clock or until ctx ends.
+func sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.After(d):
+		return nil
+	}
+}
+
+// heldBack is the error for a request the gate did not send.
+func (g *guarded) heldBack(op string, wait time.Duration) error {
+	return &connectors.Error{Code: connectors.CodeRateLimited, Op: g.id + ": " + op, RetryAfter: wait, Err: errGateClosed}
+}
+
+// acquire waits for the gate, the token bucket and a request slot. It
+// returns a rate-limited error, without sending anything, when the wait
+// would exceed maxInlineWait.
+func (g *guarded) acquire(ctx context.Context, op string) (release func(), err error) {
+	for {
+		now := g.clock.Now()
+		wait := g.BlockedUntil().Sub(now)
+		if wait <= 0 {
+			break
+		}
+		if wait > maxInlineWait {
+			return nil, g.heldBack(op, wait)
+		}
+		if err := sleep(ctx, g.clock, wait); err != nil {
+			return nil, err
+		}
+	}
+	if g.lim != nil {
+		now := g.clock.Now()
+		r := g.lim.ReserveN(now, 1)
+		if !r.OK() {
+			return nil, g.heldBack(op, maxInlineWait)
+		}
+		if d := r.DelayFrom(now); d > maxInlineWait {
+			r.CancelAt(now)
+			return nil, g.heldBack(op, d)
+		} else if err := sleep(ctx, g.clock, d); err != nil {
+			r.CancelAt(g.clock.Now())
+			return nil, err
+		}
+	}
+	select {
+	case g.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func() { <-g.sem }, nil
+}
+
+// observe records what a response said about the tracker's limits.
+func (g *guarded) observe(err error) {
+	if err == nil {
+		return
+	}
+	ra, has := connectors.RetryAfterOf(err)
+	switch code := connectors.CodeOf(err); {
+	case errors.Is(err, errGateClosed):
+	case has && (code == connectors.CodeRateLimited || code == connectors.CodeTemporary):
+		g.block(g.clock.Now().Add(ra))
+	case code == connectors.CodeRateLimited:
+		g.block(g.clock.Now().Add(defaultRateWait))
+	}
+}
+
+// call runs one connector request under the discipline.
+func (g *guarded) call(ctx context.Context, op string, write bool, f func() error) error {
+	release, err := g.acquire(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer release()
+	g.requests.Add(1)
+	if write {
+		g.writes.Add(1)
+	}
+	err = f()
+	g.observe(err)
+	return err
+}
+
+func (g *guarded) Get(ctx context.Context, key string) (it *connectors.Item, err error) {
+	err = g.call(ctx, "get "+key, false, func() error { it, err = g.inner.Get(ctx, key); return err })
+	return it, err
+}
+
+func (g *guarded) Changes(ctx context.Context, cursor string) (ch *connectors.Changes, err error) {
+	err = g.call(ctx, "list changes", false, func() error { ch, err = g.inner.Changes(ctx, cursor); return err })
+	return ch, err
+}
+
+func (g *guarded) Create(ctx context.Context, marker string, it *connectors.Item) (out *connectors.Item, err error) {
+	err = g.call(ctx, "create item", true, func() error { out, err = g.inner.Create(ctx, marker, it); return err })
+	return out, err
+}
+
+func (g *guarded) Update(ctx context.Context, key string, p connectors.Patch) (out *connectors.Item, err error) {
+	err = g.call(ctx, "update "+key, true, func() error { out, err = g.inner.Update(ctx, key, p); return err })
+	return out, err
+}
+
+func (g *guarded) FindByMarker(ctx context.Context, marker string, h connectors.FindHint) (out *connectors.Item, err error) {
+	err = g.call(ctx, "find by marker", false, func() error { out, err = g.inner.FindByMarker(ctx, marker, h); return err })
+	return out, err
+}
+
+func (g *guarded) ListComments(ctx context.Context, key string) (out []connectors.Comment, err error) {
+	err = g.call(ctx, "list comments of "+key, false, func() error { out, err = g.inner.ListComments(ctx, key); return err })
+	return out, err
+}
+
+func (g *guarded) AddComment(ctx context.Context, key, marker, body string) (out *connectors.Comment, err error) {
+	err = g.call(ctx, "comment on "+key, true, func() error { out, err = g.inner.AddComment(ctx, key, marker, body); return err })
+	return out, err
+}
+
+func (g *guarded) EditComment(ctx context.Context, key, id, body string) (out *connectors.Comment, err error) {
+	err = g.call(ctx, "edit comment on "+key, true, func() error { out, err = g.inner.EditComment(ctx, key, id, body); return err })
+	return out, err
+}
+
+// ParseWebhook makes no request; it is not gated.
+func (g *guarded) ParseWebhook(r *http.Request, body []byte) (*connectors.WebhookEvent, error) {
+	return g.inner.ParseWebhook(r, body)
+}
+
+// Backoff policy of the work queue.
+const (
+	backoffBase = time.Second
+	backoffMax  = 5 * time.Minute
+)
+
+// backoff returns the wait before attempt n+1 after n failed attempts:
+// exponential with jitter (half to all of base·2ⁿ⁻¹, capped), and never
+// less than the Retry-After the tracker gave or the gate's remaining wait.
+func backoff(n int, err error, gateWait time.Duration) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := backoffBase << min(n-1, 20)
+	if d > backoffMax || d <= 0 {
+		d = backoffMax
+	}
+	d = d/2 + rand.N(d/2+1)
+	if ra, ok := connectors.RetryAfterOf(err); ok && ra > d {
+		d = ra
+	}
+	if gateWait > d {
+		d = gateWait
+	}
+	return d
+}
+
+// describe renders err for a link's LastError and logs: the classified
+// message, which never holds a secret or item text.
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ce *connectors.Error
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("%s: %s", ce.Op, ce.Code)
+	}
+	s := err.Error()
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+// Kind returns the wrapped connector's kind.
+func (g *guarded) Kind() string { return g.inner.Kind() }
+
+// RateLimit returns the wrapped connector's rate-limit state, with the
+// gate's own block.
+func (g *guarded) RateLimit() connectors.RateState {
+	rs := g.inner.RateLimit()
+	rs.BlockedUntil = g.BlockedUntil()
+	return rs
+}
+
+// Close does nothing: the connector belongs to whoever built it.
+func (g *guarded) Close() error { return nil }
+
+var _ connectors.Connector = (*guarded)(nil)

@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/store"
+)
+
+// rec is the state of one reconcile of one work key.
+type rec struct {
+	*pass
+	c      *cust
+	k      workKey
+	origin Side
+	side   [2]*trk
+	item   [2]*connectors.Item
+	link   *store.Link
+	log    *slog.Logger
+	dirty  bool // link changed and must be saved
+}
+
+func (r *rec) mirror() Side { return r.origin.Other() }
+
+// gone reports whether err says an item no longer exists for us.
+func gone(err error) bool {
+	return errors.Is(err, connectors.ErrNotFound) || errors.Is(err, connectors.ErrPermission)
+}
+
+// reconcile brings the link of one (origin item, customer) pair in step:
+// it reads both sides fresh, creates the mirror when the origin is newly
+// shared, merges fields, mirrors comments, unshares, or marks the link
+// broken.
+func (p *pass) reconcile(ctx context.Context, c *cust, k workKey) error {
+	r := &rec{pass: p, c: c, k: k, origin: CustomerSide}
+	if k.Origin.Tracker == PlatformID {
+		r.origin = PlatformSide
+	}
+	r.side = [2]*trk{p.e.platform, c.tr}
+	links, err := p.e.st.LinksByRef(k.Origin)
+	if err != nil {
+		return err
+	}
+	isMirror := false
+	for _, l := range links {
+		if l.Customer == c.ID {
+			if o := originRef(l); o != k.Origin {
+				// The ref is this link's mirror (the link was recorded after
+				// the key was made): the origin's key does the work, so
+				// that one worker at a time handles the link.
+				c.q.add(workKey{Origin: o, Customer: c.ID}, nil)
+				return nil
+			}
+			r.link = l
+		} else if originRef(l) != k.Origin {
+			isMirror = true
+		}
+	}
+	r.log = p.e.log.With("customer", c.ID, "origin", k.Origin.String())
+	if r.link != nil {
+		r.log = r.log.With("link", r.link.ID)
+	}
+	if err := r.run(ctx, isMirror); err != nil {
+		r.noteError(err)
+		return err
+	}
+	return r.save(nil)
+}
+
+func (r *rec) run(ctx context.Context, isMirror bool) error {
+	origin, err := r.side[r.origin].g.Get(ctx, r.k.Origin.Key)
+	switch {
+	case err != nil && gone(err) && r.link != nil:
+		return r.breakLink(r.origin, err)
+	case err != nil && gone(err):
+		return r.settleIntent(ctx, nil)
+	case err != nil:
+		return fmt.Errorf("read %s item: %w", r.origin, err)
+	}
+	r.item[r.origin] = origin
+	if r.link == nil {
+		if isMirror || origin.Marker != "" || !r.selected(origin) {
+			return r.settleIntent(ctx, origin)
+		}
+		created, err := r.create(ctx)
+		if err != nil || !created {
+			return err
+		}
+	}
+	ms := r.mirror()
+	mirror, err := r.side[ms].g.Get(ctx, linkSide(r.link, ms).Ref.Key)
+	switch {
+	case err != nil && gone(err):
+		return r.breakLink(ms, err)
+	case err != nil:
+		return fmt.Errorf("read %s item: %w", ms, err)
+	}
+	r.item[ms] = mirror
+	if r.link.State == store.LinkBroken {
+		r.restore()
+	}
+	selected := r.selected(origin)
+	switch {
+	case r.link.State == store.LinkActive && !selected:
+		return r.unshare(ctx)
+	case r.link.State == store.LinkUnshared && !selected:
+		return nil
+	case r.link.State == store.LinkUnshared:
+		if err := r.reshare(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.syncFields(ctx); err != nil {
+		return err
+	}
+	return r.syncComments(ctx)
+}
+
+// selected reports whether the origin item is shared with the customer:
+// a platform item with the action-item label and the customer's select
+// label, or a customer item with the inbound label.
+func (r *rec) selected(it *connectors.Item) bool {
+	if r.origin == PlatformSide {
+		return it.HasLabel(r.e.platform.ActionItemLabel) && it.HasLabel(r.c.Share.SelectLabel)
+	}
+	return it.HasLabel(r.c.Share.InboundLabel)
+}
+
+// noteError keeps the last error on the link for status and digests.
+func (r *rec) noteError(err error) {
+	if r.link == nil || r.dry {
+		return
+	}
+	msg := describe(err)
+	if r.link.LastError == msg && !r.dirty {
+		return
+	}
+	r.link.LastError = msg
+	if serr := r.e.st.PutLink(r.link); serr != nil {
+		r.log.Warn("cannot record the sync error on the link", "err", serr)
+	}
+}
+
+// save stores the link when the reconcile changed it (never in a dry run).
+func (r *rec) save(err error) error {
+	if err != nil {
+		return err
+	}
+	if r.link == nil || r.dry {
+		return nil
+	}
+	if r.link.LastError != "" {
+		r.link.LastError = ""
+		r.dirty = true
+	}
+	if !r.dirty {
+		return nil
+	}
+	if err := r.e.st.PutLink(r.link); err != nil {
+		return fmt.Errorf("save link: %w", err)
+	}
+	r.dirty = false
+	return nil
+}
+
+// audit appends an event about the link (never in a dry run).
+func (r *rec) audit(tracker, action string, fields []string, detail string) {
+	if r.dry {
+		return
+	}
+	ev := store.AuditEvent{Time: r.e.clock.Now(), Customer: r.c.ID, Tracker: tracker, Action: action, Fields: fields, Detail: detail}
+	if r.link != nil {
+		ev.Link = r.link.ID
+	}
+	if err := r.e.st.Audit(ev); err != nil {
+		r.log.Warn("cannot append to the audit log", "action", action, "err", err)
+	}
+}
+
+// wrote records a write in the plan, the log, the metrics and the audit log.
+func (r *rec) wrote(s Side, ref connectors.Ref, action string, fields []string) {
+	t := r.side[s]
+	w := Write{Tracker: t.ID, Customer: r.c.ID, Ref: ref, Action: action, Fields: fields}
+	if r.link != nil {
+		w.Link = r.link.ID
+	}
+	r.plan.add(w)
+	if r.dry {
+		return
+	}
+	r.e.metrics.Write(t.ID, action)
+	r.log.Info("wrote "+action, "tracker", t.ID, "item", ref.Key, "fields", fields)
+	r.audit(t.ID, action, fields, "")
+}

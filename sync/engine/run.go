@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pmsync/pmsync/connectors"
+)
+
+// ErrBusy is returned by Run and SyncOnce while the other one runs.
+var ErrBusy = errors.New("engine: already running (Run and SyncOnce cannot overlap)")
+
+// PollInfo is what the engine knows of a tracker's polling.
+type PollInfo struct {
+	LastPoll    time.Time // start of the latest poll, successful or not
+	LastSuccess time.Time // start of the latest successful poll
+	LastError   string    // "" after a successful poll
+	Requests    int       // requests the latest poll made
+}
+
+func (e *Engine) notePoll(id string, start time.Time, requests int, err error) {
+	e.pollMu.Lock()
+	pi := e.polls[id]
+	if pi == nil {
+		pi = &PollInfo{}
+		e.polls[id] = pi
+	}
+	pi.LastPoll, pi.Requests = start, requests
+	if err == nil {
+		pi.LastSuccess, pi.LastError = start, ""
+	} else {
+		pi.LastError = describe(err)
+	}
+	e.pollMu.Unlock()
+	e.metrics.Polled(id, requests, err)
+}
+
+// trackerList returns the platform's tracker and then the customers'.
+func (e *Engine) trackerList() []*trk {
+	out := []*trk{e.platform}
+	for _, c := range e.custs {
+		out = append(out, c.tr)
+	}
+	return out
+}
+
+// Run polls every tracker, resolves open intents and reconciles what
+// changes (also what Enqueue and the webhook handler report) until ctx
+// ends; it then lets the reconciles in flight finish and returns nil.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.busy.CompareAndSwap(false, true) {
+		return ErrBusy
+	}
+	defer e.busy.Store(false)
+	p := &pass{e: e}
+	var wg sync.WaitGroup
+	for _, c := range e.custs {
+		p.work(ctx, c, &wg)
+	}
+	if err := e.enqueueIntents(nil); err != nil {
+		e.log.Warn("cannot list open intents", "err", err)
+	}
+	for _, t := range e.trackerList() {
+		if t.PollInterval > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.pollLoop(ctx, t)
+			}()
+		}
+	}
+	if e.o.ResyncInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.resyncLoop(ctx)
+		}()
+	}
+	e.log.Info("engine started", "customers", len(e.custs), "workers", e.o.Workers)
+	<-ctx.Done()
+	wg.Wait()
+	e.log.Info("engine stopped")
+	return nil
+}
+
+// enqueueIntents queues the key of every open intent, so it is resolved
+// (by a look for its marker) before anything else is created for it.
+func (e *Engine) enqueueIntents(b *batch) error {
+	intents, err := e.st.Intents()
+	if err != nil {
+		return err
+	}
+	for _, in := range intents {
+		if c := e.byID[in.Customer]; c != nil {
+			c.q.add(workKey{Origin: in.Origin, Customer: in.Customer}, b)
+		}
+	}
+	return nil
+}
+
+// enqueueLinks queues every link of every customer.
+func (e *Engine) enqueueLinks(b *batch) error {
+	for _, c := range e.custs {
+		links, err := e.st.Links(c.ID)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			c.q.add(workKey{Origin: originRef(l), Customer: c.ID}, b)
+		}
+	}
+	return nil
+}
+
+// enqueueChanges queues the keys of the items of one poll.
+func (e *Engine) enqueueChanges(items []connectors.Item, bs ...*batch) error {
+	for i := range items {
+		keys, err := e.keysForRef(items[i].Ref, &items[i])
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			for _, b := range bs {
+				e.byID[k.Customer].q.add(k, b)
+			}
+		}
+	}
+	return nil
+}
+
+// outstanding is a poll whose items are not all reconciled yet.
+type outstanding struct {
+	b      *batch
+	cursor string
+}
+
+// pollLoop polls tracker t every interval. Each poll reads from where the
+// previous one ended; the stored watermark advances to a poll's cursor only
+// once that poll and every earlier one are reconciled, so a crash re-reads
+// whatever was not.
+func (e *Engine) pollLoop(ctx context.Context, t *trk) {
+	log := e.log.With("tracker", t.ID)
+	cursor, err := e.st.Watermark(t.ID)
+	if err != nil {
+		log.Warn("cannot read the watermark; polling from the beginning", "err", err)
+	}
+	var queue []outstanding
+	for {
+		for len(queue) > 0 && queue[0].b.isDone() {
+			if queue[0].b.covered() {
+				if err := e.st.SetWatermark(t.ID, queue[0].cursor); err != nil {
+					log.Warn("cannot store the watermark", "err", err)
+					break
+				}
+			}
+			queue = queue[1:]
+		}
+		wait := t.PollInterval
+		start := e.clock.Now()
+		ch, err := t.g.Changes(ctx, cursor)
+		if ctx.Err() != nil {
+			return
+		}
+		requests := 0
+		if ch != nil {
+			requests = ch.Requests
+		}
+		e.notePoll(t.ID, start, requests, err)
+		if err != nil {
+			log.Warn("poll failed", "err", describe(err))
+			if ra, ok := connectors.RetryAfterOf(err); ok && ra > wait {
+				wait = ra
+			}
+		} else {
+			b := newBatch()
+			if err := e.enqueueChanges(ch.Items, b); err != nil {
+				log.Warn("cannot queue the changed items", "err", err)
+			} else {
+				cursor = ch.Cursor
+			}
+			b.seal()
+			queue = append(queue, outstanding{b: b, cursor: ch.Cursor})
+			if len(ch.Items) > 0 {
+				log.Debug("polled", "items", len(ch.Items), "requests", ch.Requests)
+			}
+		}
+		if sleep(ctx, e.clock, wait) != nil {
+			return
+		}
+	}
+}
+
+// resyncLoop re-reads every link now and then: a deleted item shows up in
+// no poll.
+func (e *Engine) resyncLoop(ctx context.Context) {
+	for {
+		if sleep(ctx, e.clock, e.o.ResyncInterval) != nil {
+			return
+		}
+		if err := e.enqueueLinks(nil); err != nil {
+			e.log.Warn("cannot queue links for the periodic resync", "err", err)
+		}
+	}
+}
+
+// SyncOnce runs one full pass: open intents, every link, and everything
+// each tracker reports changed since its watermark. With dryRun it only
+// reads and returns the writes it would make, writing nothing anywhere (no
+// intent, no link, no watermark). Items that still fail after
+// Options.MaxAttempts are listed in the plan's Failures; the watermark of a
+// tracker advances only when all of its items were reconciled.
+func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
+	if !e.busy.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	defer e.busy.Store(false)
+	plan := &Plan{DryRun: dryRun}
+	p := &pass{e: e, dry: dryRun, plan: plan, maxAttempts: e.o.MaxAttempts}
+
+	// Read every tracker's changes first, so that each key is queued once.
+	type polled struct {
+		t      *trk
+		ch     *connectors.Changes
+		b      *batch
+		failed bool
+	}
+	var polls []*polled
+	for _, t := range e.trackerList() {
+		cursor, err := e.st.Watermark(t.ID)
+		if err != nil {
+			return nil, err
+		}
+		start := e.clock.Now()
+		ch, err := t.g.Changes(ctx, cursor)
+		n := 0
+		if ch != nil {
+			n = ch.Requests
+		}
+		e.notePoll(t.ID, start, n, err)
+		if err != nil {
+			plan.fail(Failure{Customer: t.ID, Origin: connectors.Ref{Tracker: t.ID}, Error: "poll: " + describe(err)})
+			continue
+		}
+		polls = append(polls, &polled{t: t, ch: ch, b: newBatch()})
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, c := range e.custs {
+		p.work(wctx, c, &wg)
+	}
+	all := newBatch()
+	err := e.enqueueIntents(all)
+	if err == nil {
+		err = e.enqueueLinks(all)
+	}
+	for _, pl := range polls {
+		if err == nil {
+			err = e.enqueueChanges(pl.ch.Items, all, pl.b)
+		}
+		pl.b.seal()
+	}
+	all.seal()
+	if err == nil {
+		select {
+		case <-all.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	stop()
+	wg.Wait()
+	for _, c := range e.custs {
+		c.q.drop(context.Canceled)
+	}
+	if err != nil {
+		return plan, fmt.Errorf("engine: sync: %w", err)
+	}
+	if !dryRun {
+		for _, pl := range polls {
+			if pl.b.isDone() && pl.b.covered() {
+				if err := e.st.SetWatermark(pl.t.ID, pl.ch.Cursor); err != nil {
+					return plan, fmt.Errorf("engine: sync: %w", err)
+				}
+			}
+		}
+	}
+	plan.sortWrites()
+	return plan, nil
+}

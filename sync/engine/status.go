@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/store"
+)
+
+// Status is a snapshot of the engine for `pmsync status` and the dashboard.
+type Status struct {
+	Customers  []CustomerStatus `json:"customers"`
+	Trackers   []TrackerStatus  `json:"trackers"`
+	QueueDepth int              `json:"queue_depth"`
+	Intents    int              `json:"open_intents"`
+	// Error is set when the store could not be read; the rest is partial.
+	Error string `json:"error,omitempty"`
+}
+
+// CustomerStatus sums up one customer's links.
+type CustomerStatus struct {
+	ID           string       `json:"id"`
+	Name         string       `json:"name"`
+	Links        int          `json:"links"`
+	Active       int          `json:"active"`
+	Unshared     int          `json:"unshared"`
+	Broken       int          `json:"broken"`
+	OpenCritical int          `json:"open_critical"`
+	Conflicts    int          `json:"conflicts"` // resolved, over the links' lives
+	Errors       int          `json:"errors"`    // links whose last reconcile failed
+	QueueDepth   int          `json:"queue_depth"`
+	BrokenLinks  []BrokenLink `json:"broken_links,omitempty"`
+}
+
+// BrokenLink is a link reported broken.
+type BrokenLink struct {
+	Link     string         `json:"link"`
+	Platform connectors.Ref `json:"platform"`
+	Remote   connectors.Ref `json:"remote"`
+	Reason   string         `json:"reason"`
+}
+
+// TrackerStatus is one tracker's polling and rate-limit state.
+type TrackerStatus struct {
+	ID           string    `json:"id"`
+	Kind         string    `json:"kind"`
+	LastPoll     time.Time `json:"last_poll"`
+	LastSuccess  time.Time `json:"last_success"`
+	LastError    string    `json:"last_error,omitempty"`
+	Watermark    bool      `json:"watermark"` // a watermark is stored
+	BlockedUntil time.Time `json:"blocked_until"`
+	Requests     int64     `json:"requests"` // requests made by this process
+	Writes       int64     `json:"writes"`
+}
+
+// Status returns the engine's state: per customer its links by state, open
+// critical items (on the owner's side), conflicts and broken links; per
+// tracker the last poll; the work queue depth.
+func (e *Engine) Status() Status {
+	var st Status
+	for _, c := range e.custs {
+		cs := CustomerStatus{ID: c.ID, Name: c.Name, QueueDepth: c.q.depth()}
+		st.QueueDepth += cs.QueueDepth
+		links, err := e.st.Links(c.ID)
+		if err != nil {
+			st.Error = err.Error()
+		}
+		for _, l := range links {
+			e.countLink(&cs, l)
+		}
+		st.Customers = append(st.Customers, cs)
+	}
+	if in, err := e.st.Intents(); err == nil {
+		st.Intents = len(in)
+	} else {
+		st.Error = err.Error()
+	}
+	e.pollMu.Lock()
+	polls := map[string]PollInfo{}
+	for id, pi := range e.polls {
+		polls[id] = *pi
+	}
+	e.pollMu.Unlock()
+	for _, t := range e.trackerList() {
+		pi := polls[t.ID]
+		ts := TrackerStatus{ID: t.ID, Kind: t.g.Kind(), LastPoll: pi.LastPoll, LastSuccess: pi.LastSuccess,
+			LastError: pi.LastError, BlockedUntil: t.g.BlockedUntil(),
+			Requests: t.g.requests.Load(), Writes: t.g.writes.Load()}
+		if wm, err := e.st.Watermark(t.ID); err == nil {
+			ts.Watermark = wm != ""
+		}
+		st.Trackers = append(st.Trackers, ts)
+	}
+	return st
+}
+
+func (e *Engine) countLink(cs *CustomerStatus, l *store.Link) {
+	cs.Links++
+	cs.Conflicts += l.Conflicts
+	if l.LastError != "" {
+		cs.Errors++
+	}
+	switch l.State {
+	case store.LinkUnshared:
+		cs.Unshared++
+		return
+	case store.LinkBroken:
+		cs.Broken++
+		cs.BrokenLinks = append(cs.BrokenLinks, BrokenLink{Link: l.ID, Platform: l.Platform.Ref, Remote: l.Remote.Ref, Reason: l.BrokenReason})
+		sort.Slice(cs.BrokenLinks, func(i, j int) bool { return cs.BrokenLinks[i].Link < cs.BrokenLinks[j].Link })
+		return
+	}
+	cs.Active++
+	owner := linkSide(l, sideOf(l.Owner)).Base
+	origin := linkSide(l, sideOf(l.Origin)).Base
+	if !owner.Status.Closed() && slices.Contains(e.o.Critical, origin.Priority) {
+		cs.OpenCritical++
+	}
+}
