@@ -175,7 +175,7 @@ func (s *Service) saveState(id string, st jobState) error {
 // store cannot be read at start.
 func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("reminder schedules started", "jobs", len(s.jobs))
-	if err := s.tick(ctx); err != nil {
+	if err := s.tick(ctx, true); err != nil {
 		return err
 	}
 	for {
@@ -192,26 +192,29 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		case <-t.C():
 		}
-		if err := s.tick(ctx); err != nil {
+		if err := s.tick(ctx, false); err != nil {
 			s.log.Error("reminder schedules: read state", "err", err)
 		}
 	}
 }
 
-// tick runs every job whose latest firing is due and not yet handled.
-func (s *Service) tick(ctx context.Context) error {
+// tick runs every job whose latest firing is due and not yet handled. At
+// start it also runs the current period once more when it was handled
+// already, so that its failed sends are retried (sent and pending ones are
+// skipped by their records).
+func (s *Service) tick(ctx context.Context, start bool) error {
 	for _, j := range s.jobs {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := s.tickJob(ctx, j); err != nil {
+		if err := s.tickJob(ctx, j, start); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) tickJob(ctx context.Context, j job) error {
+func (s *Service) tickJob(ctx context.Context, j job, start bool) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	now := s.clock.Now()
@@ -226,11 +229,14 @@ func (s *Service) tickJob(ctx context.Context, j job) error {
 		return s.saveState(j.id, st)
 	}
 	period := j.schedule.Latest(st.LastPeriod, now)
+	since := st.LastSent
+	if period.IsZero() && start && !st.LastSent.IsZero() && j.schedule.Next(st.LastSent).After(now) {
+		period, since = st.LastSent, time.Time{} // retry the current period's failed sends
+	}
 	if period.IsZero() {
 		s.publishJob(j, st)
 		return nil
 	}
-	since := st.LastSent
 	if since.IsZero() {
 		if since = j.schedule.Prev(period.Add(-time.Second)); since.IsZero() {
 			since = period.Add(-7 * day)

@@ -2,6 +2,7 @@ package remind
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -356,5 +357,56 @@ func TestNewServiceErrors(t *testing.T) {
 	}
 	if _, err := (&Service{}).SendNow(context.Background(), Audience{Customer: "nobody"}); err == nil {
 		t.Errorf("SendNow without a job: got nil error")
+	}
+}
+
+// flaky fails permanently while down is set, then delivers.
+type flaky struct {
+	mu    sync.Mutex
+	down  bool
+	calls int
+}
+
+func (f *flaky) Deliver(context.Context, *Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.down {
+		return Permanent(errors.New("mailbox unavailable"))
+	}
+	return nil
+}
+
+// TestRestartRetriesFailedSendOfCurrentPeriod: a send that failed in the
+// current period is retried once at the next start; sent ones are not.
+func TestRestartRetriesFailedSendOfCurrentPeriod(t *testing.T) {
+	db, b := openScenario(t)
+	clk := newFakeClock(time.Date(2025, 3, 8, 12, 0, 0, 0, time.UTC))
+	bad := &flaky{down: true}
+	good := &recorder{clk: clk}
+	job := DigestJob{ID: "janecorp", Audience: Audience{Customer: "janecorp"}, Schedule: mustSchedule(t, "0 9 * * MON"),
+		Recipients: []Recipient{
+			{ID: "email:a@janecorp.example", Channel: "email", Deliverer: bad},
+			{ID: "email:b@janecorp.example", Channel: "email", Deliverer: good},
+		}}
+	r := startService(t, newService(t, db, b, clk, []DigestJob{job}, nil))
+	runUntil(t, clk, time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC))
+	r.stop()
+	if bad.calls != 1 || len(good.times()) != 1 {
+		t.Fatalf("first run: %d attempts to a, %d deliveries to b; want 1 and 1", bad.calls, len(good.times()))
+	}
+	bad.mu.Lock()
+	bad.down = false
+	bad.mu.Unlock()
+	clk.Set(time.Date(2025, 3, 11, 12, 0, 0, 0, time.UTC))
+	r = startService(t, newService(t, db, b, clk, []DigestJob{job}, nil))
+	clk.waitTimer(t)
+	r.stop()
+	if bad.calls != 2 || len(good.times()) != 1 {
+		t.Errorf("after restart: %d attempts to a, %d deliveries to b; want 2 and still 1", bad.calls, len(good.times()))
+	}
+	rec, err := db.Send("digest/janecorp/2025-03-10T09:00:00Z/email:a@janecorp.example")
+	if err != nil || rec.State != store.SendSent {
+		t.Errorf("record of a: got %+v, %v; want sent", rec, err)
 	}
 }
