@@ -117,6 +117,9 @@ func (f *Fake) SetState(key, state, reason string) error {
 // SetLabels replaces an issue's labels as a person would (missing labels
 // are created).
 func (f *Fake) SetLabels(key string, names ...string) error {
+	if rep := checkLabels("Issue", names); rep != nil {
+		return fmt.Errorf("githubfake: a label name is over %d characters", maxLabel)
+	}
 	return f.edit(key, person, func(is *issue) error {
 		is.labels = handler{f: f, rp: is.repo}.labelsFor(names)
 		return nil

@@ -226,6 +226,8 @@ func TestPatch(t *testing.T) {
 	a.want(a.do("PATCH", path, map[string]any{"body": strings.Repeat("é", 65537)}), 422)
 	a.want(a.do("PATCH", path, map[string]any{"body": strings.Repeat("é", 65536)}), 200)
 	a.want(a.do("POST", "/repos/acme/widgets/issues", map[string]any{"body": "no title"}), 422)
+	a.want(a.do("PATCH", path, map[string]any{"labels": []string{strings.Repeat("l", 51)}}), 422)
+	a.want(a.do("PATCH", path, map[string]any{"labels": []string{strings.Repeat("東", 50)}}), 200)
 	if err := a.f.Delete("acme/widgets#1"); err != nil {
 		t.Fatal(err)
 	}

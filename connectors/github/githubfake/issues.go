@@ -174,6 +174,9 @@ func (h handler) createIssue() *reply {
 		if !valid {
 			return invalid("Issue", "labels", "invalid", "", docCreateIssue)
 		}
+		if rep := checkLabels("Issue", names); rep != nil {
+			return rep
+		}
 		is.labels = h.labelsFor(names)
 	}
 	is.assignees = h.assigneesFrom(fields, nil)
@@ -274,6 +277,9 @@ func (h handler) editIssue(is *issue) *reply {
 	if hasLabels {
 		if !validLabels {
 			return invalid("Issue", "labels", "invalid", "", docUpdateIssue)
+		}
+		if rep := checkLabels("Issue", names); rep != nil {
+			return rep
 		}
 		labels = h.labelsFor(names)
 	}

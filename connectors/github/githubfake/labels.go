@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -18,8 +19,22 @@ const (
 
 var colorRE = regexp.MustCompile(`^[0-9a-fA-F]{6}$`)
 
+// maxLabel is GitHub's limit on label names, in characters.
+const maxLabel = 50
+
+// checkLabels refuses label names GitHub would refuse.
+func checkLabels(resource string, names []string) *reply {
+	for _, n := range names {
+		if utf8.RuneCountInString(strings.TrimSpace(n)) > maxLabel {
+			return invalid(resource, "labels", "custom", fmt.Sprintf("name is too long (maximum is %d characters)", maxLabel), docLabels)
+		}
+	}
+	return nil
+}
+
 // labelsFor resolves names to repository labels, creating missing ones the
 // way GitHub does when an issue is given a label that does not exist yet.
+// Callers check the names first (checkLabels).
 func (h handler) labelsFor(names []string) []*label {
 	out := []*label{}
 	for _, n := range names {
@@ -76,6 +91,9 @@ func (h handler) createLabel() *reply {
 	if !isStr || strings.TrimSpace(name) == "" {
 		return invalid("Label", "name", "missing_field", "", docLabels)
 	}
+	if rep := checkLabels("Label", []string{name}); rep != nil {
+		return rep
+	}
 	color, hasColor, _ := str(fields, "color")
 	color = strings.TrimPrefix(color, "#")
 	if !hasColor {
@@ -118,6 +136,9 @@ func (h handler) issueLabels() *reply {
 		return &reply{status: http.StatusNoContent, header: http.Header{}}
 	case h.r.Method == http.MethodPost || h.r.Method == http.MethodPut:
 		names, rep := h.labelNames()
+		if rep == nil {
+			rep = checkLabels("Label", names)
+		}
 		if rep != nil {
 			return rep
 		}
