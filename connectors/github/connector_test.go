@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -473,5 +474,37 @@ func TestCommentsSince(t *testing.T) {
 	}
 	if n := b.Requests() - r0; n != 1 {
 		t.Errorf("CommentsSince: got %d requests, want 1", n)
+	}
+}
+
+// TestBodyLimitAgainstGitHub: a description that makes the body exactly
+// 65,536 characters is stored and reads back intact; one more character
+// is refused as invalid, naming the field, before any request.
+func TestBodyLimitAgainstGitHub(t *testing.T) {
+	ctx := context.Background()
+	c, b := setup(t, githubfake.Options{}, github.Options{}, nil)
+	overhead := len("\n\n<!-- pmsync:" + marker(1) + " -->")
+	it := item("long")
+	it.Priority = ""
+	it.Description = strings.Repeat("ü", github.MaxBody-overhead)
+	got := mustCreate(t, c, marker(1), it)
+	if read, err := c.Get(ctx, got.Ref.Key); err != nil || read.Description != it.Description {
+		t.Fatalf("Get: description of %d characters did not round trip (%v)", len([]rune(it.Description)), err)
+	}
+	r0 := b.Requests()
+	it.Description += "ü"
+	_, err := c.Create(ctx, marker(2), &it)
+	if !errors.Is(err, connectors.ErrInvalid) || !strings.Contains(err.Error(), "description") {
+		t.Errorf("Create over the limit: got %v, want ErrInvalid naming description", err)
+	}
+	_, err = c.Update(ctx, got.Ref.Key, connectors.Patch{Description: &it.Description})
+	if !errors.Is(err, connectors.ErrInvalid) {
+		t.Errorf("Update over the limit: got %v, want ErrInvalid", err)
+	}
+	if w := b.Writes(); w != 1 {
+		t.Errorf("writes: got %d, want 1 (only the first create)", w)
+	}
+	if n := b.Requests() - r0; n != 1 {
+		t.Errorf("requests for the refused create and update: got %d, want 1 (the update's read)", n)
 	}
 }
