@@ -228,8 +228,8 @@ func (b *Builder) conflicts(customer string, views map[string]ItemView, since, n
 		}
 	}
 	for id, v := range views {
-		if _, seen := byLink[id]; !seen && v.LastChange.After(since) && !v.LastChange.After(now) {
-			byLink[id] = &Conflict{Item: v, Time: v.LastChange}
+		if _, seen := byLink[id]; !seen && v.LastConflictAt.After(since) && !v.LastConflictAt.After(now) {
+			byLink[id] = &Conflict{Item: v, Time: v.LastConflictAt}
 		}
 	}
 	out := make([]Conflict, 0, len(byLink))

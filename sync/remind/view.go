@@ -61,15 +61,15 @@ type ItemView struct {
 	CustomerStatus connectors.Status
 	// Refs are the item's places: the customer's own side only in a
 	// customer's view; both sides (platform first) in the platform's view.
-	Refs       []TrackerRef
-	State      store.LinkState
-	Broken     string // why the link is broken: the stored reason for the platform, a generic text for a customer
-	Conflicts  int
-	LastError  string // platform view only
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	ClosedAt   time.Time
-	LastChange time.Time // the last conflict time, for the conflicts section
+	Refs           []TrackerRef
+	State          store.LinkState
+	Broken         string // why the link is broken: the stored reason for the platform, a generic text for a customer
+	Conflicts      int
+	LastError      string // platform view only
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ClosedAt       time.Time
+	LastConflictAt time.Time // when the link last had a conflict
 	Assessment
 }
 
@@ -113,7 +113,7 @@ func project(l *store.Link, a Audience, customerName string, p Policy, now time.
 		LinkID: l.ID, Customer: l.Customer, CustomerName: customerName, Owner: owner,
 		Title: f.Title, Priority: f.Priority, Kind: f.Kind, Assignee: f.Assignee, Incident: f.Incident,
 		Status: firstStatus(ownerSide.Base.Status, own.Base.Status, other.Base.Status),
-		State:  l.State, Conflicts: l.Conflicts, LastChange: l.LastConflictAt,
+		State:  l.State, Conflicts: l.Conflicts, LastConflictAt: l.LastConflictAt,
 		CreatedAt: firstTime(originSide(l).CreatedAt, own.CreatedAt, other.CreatedAt, l.CreatedAt),
 		UpdatedAt: latestTime(ownerSide.UpdatedAt, own.UpdatedAt),
 		ClosedAt:  firstTime(ownerSide.ClosedAt, own.ClosedAt),
