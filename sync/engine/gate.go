@@ -271,3 +271,6 @@ func (g *guarded) RateLimit() connectors.RateState {
 func (g *guarded) Close() error { return nil }
 
 var _ connectors.Connector = (*guarded)(nil)
+
+// retryAfter returns the wait a rate-limit error asks for.
+func retryAfter(err error) (time.Duration, bool) { return connectors.RetryAfterOf(err) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -139,8 +140,8 @@ type outstanding struct {
 
 // pollLoop polls tracker t every interval. Each poll reads from where the
 // previous one ended; the stored watermark advances to a poll's cursor only
-// once that poll and every earlier one are reconciled, so a crash re-reads
-// whatever was not.
+// once that poll and every earlier one are reconciled (it is committed as
+// soon as that happens), so a crash re-reads whatever was not.
 func (e *Engine) pollLoop(ctx context.Context, t *trk) {
 	log := e.log.With("tracker", t.ID)
 	cursor, err := e.st.Watermark(t.ID)
@@ -148,49 +149,82 @@ func (e *Engine) pollLoop(ctx context.Context, t *trk) {
 		log.Warn("cannot read the watermark; polling from the beginning", "err", err)
 	}
 	var queue []outstanding
+	next := make(chan time.Time, 1)
+	next <- e.clock.Now() // the first poll starts at once
+	var tick <-chan time.Time = next
 	for {
-		for len(queue) > 0 && queue[0].b.isDone() {
-			if queue[0].b.covered() {
-				if err := e.st.SetWatermark(t.ID, queue[0].cursor); err != nil {
-					log.Warn("cannot store the watermark", "err", err)
-					break
-				}
-			}
-			queue = queue[1:]
+		queue = e.commitPolls(t, queue, log)
+		var front <-chan struct{}
+		if len(queue) > 0 {
+			front = queue[0].b.done
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-front:
+			continue
+		case <-tick:
 		}
 		wait := t.PollInterval
-		start := e.clock.Now()
-		ch, err := t.g.Changes(ctx, cursor)
+		var b *outstanding
+		b, cursor, wait = e.pollStep(ctx, t, cursor, wait, log)
 		if ctx.Err() != nil {
 			return
 		}
-		requests := 0
-		if ch != nil {
-			requests = ch.Requests
+		if b != nil {
+			queue = append(queue, *b)
 		}
-		e.notePoll(t.ID, start, requests, err)
-		if err != nil {
-			log.Warn("poll failed", "err", describe(err))
-			if ra, ok := connectors.RetryAfterOf(err); ok && ra > wait {
-				wait = ra
-			}
-		} else {
-			b := newBatch()
-			if err := e.enqueueChanges(ch.Items, b); err != nil {
-				log.Warn("cannot queue the changed items", "err", err)
-			} else {
-				cursor = ch.Cursor
-			}
-			b.seal()
-			queue = append(queue, outstanding{b: b, cursor: ch.Cursor})
-			if len(ch.Items) > 0 {
-				log.Debug("polled", "items", len(ch.Items), "requests", ch.Requests)
-			}
-		}
-		if sleep(ctx, e.clock, wait) != nil {
-			return
-		}
+		tick = e.clock.After(wait)
 	}
+}
+
+// commitPolls stores the watermark of the oldest polls that are fully
+// reconciled and returns the polls still outstanding.
+func (e *Engine) commitPolls(t *trk, queue []outstanding, log *slog.Logger) []outstanding {
+	for len(queue) > 0 && queue[0].b.isDone() {
+		if queue[0].b.covered() {
+			if err := e.st.SetWatermark(t.ID, queue[0].cursor); err != nil {
+				log.Warn("cannot store the watermark", "err", err)
+				return queue
+			}
+		}
+		queue = queue[1:]
+	}
+	return queue
+}
+
+// pollStep makes one poll and queues what changed. It returns the poll to
+// wait for (nil when it failed), the cursor of the next poll and the time
+// to wait before it.
+func (e *Engine) pollStep(ctx context.Context, t *trk, cursor string, wait time.Duration, log *slog.Logger) (*outstanding, string, time.Duration) {
+	start := e.clock.Now()
+	ch, err := t.g.Changes(ctx, cursor)
+	if ctx.Err() != nil {
+		return nil, cursor, wait
+	}
+	requests := 0
+	if ch != nil {
+		requests = ch.Requests
+	}
+	e.notePoll(t.ID, start, requests, err)
+	if err != nil {
+		log.Warn("poll failed", "err", describe(err))
+		if ra, ok := connectors.RetryAfterOf(err); ok && ra > wait {
+			wait = ra
+		}
+		return nil, cursor, wait
+	}
+	b := newBatch()
+	err = e.enqueueChanges(ch.Items, b)
+	b.seal()
+	if err != nil {
+		log.Warn("cannot queue the changed items; the next poll reads them again", "err", err)
+		return nil, cursor, wait
+	}
+	if len(ch.Items) > 0 {
+		log.Debug("polled", "items", len(ch.Items), "requests", ch.Requests)
+	}
+	return &outstanding{b: b, cursor: ch.Cursor}, ch.Cursor, wait
 }
 
 // resyncLoop re-reads every link now and then: a deleted item shows up in
@@ -202,6 +236,27 @@ func (e *Engine) resyncLoop(ctx context.Context) {
 		}
 		if err := e.enqueueLinks(nil); err != nil {
 			e.log.Warn("cannot queue links for the periodic resync", "err", err)
+		}
+	}
+}
+
+// pollOnce reads the changes of t since cursor, retrying failures that may
+// pass up to Options.MaxAttempts times.
+func (e *Engine) pollOnce(ctx context.Context, t *trk, cursor string) (*connectors.Changes, error) {
+	for attempt := 1; ; attempt++ {
+		start := e.clock.Now()
+		ch, err := t.g.Changes(ctx, cursor)
+		n := 0
+		if ch != nil {
+			n = ch.Requests
+		}
+		e.notePoll(t.ID, start, n, err)
+		if err == nil || !retryable(err) || attempt >= e.o.MaxAttempts {
+			return ch, err
+		}
+		wait := backoff(attempt, err, t.g.BlockedUntil().Sub(e.clock.Now()))
+		if err := sleep(ctx, e.clock, wait); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -233,13 +288,7 @@ func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		start := e.clock.Now()
-		ch, err := t.g.Changes(ctx, cursor)
-		n := 0
-		if ch != nil {
-			n = ch.Requests
-		}
-		e.notePoll(t.ID, start, n, err)
+		ch, err := e.pollOnce(ctx, t, cursor)
 		if err != nil {
 			plan.fail(Failure{Customer: t.ID, Origin: connectors.Ref{Tracker: t.ID}, Error: "poll: " + describe(err)})
 			continue
