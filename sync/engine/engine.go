@@ -28,7 +28,8 @@ type Engine struct {
 	byID     map[string]*cust
 	trackers map[string]*trk
 
-	busy atomic.Bool // Run or SyncOnce in progress
+	busy  atomic.Bool            // Run, SyncOnce or Rebuild in progress
+	owned []connectors.Connector // built by FromConfig, closed by Close
 
 	pollMu sync.Mutex
 	polls  map[string]*PollInfo
