@@ -243,16 +243,13 @@ func (l *listState) push(indent int, ordered bool) string {
 // mdLineStart escapes what wiki would read as block syntax at a line start.
 func mdLineStart(s string) string {
 	switch {
-	case strings.HasPrefix(s, "#"), strings.HasPrefix(s, "- "), strings.HasPrefix(s, "|"):
+	case wListRE.MatchString(s), wRuleRE.MatchString(s), strings.HasPrefix(s, "#"), strings.HasPrefix(s, "|"):
 		return "\\" + s
-	case len(s) >= 3 && s[0] == 'h' && s[1] >= '1' && s[1] <= '6' && s[2] == '.',
-		strings.HasPrefix(s, "bq."):
-		// "h1." / "bq." open a heading or quote in wiki; a zero-width
-		// break is not portable, so a backslash before the dot keeps it text.
+	case wHeadingRE.MatchString(s), wBqRE.MatchString(s):
+		// "h1." / "bq." open a heading or quote in wiki; a backslash
+		// before the dot keeps them text.
 		i := strings.IndexByte(s, '.')
 		return s[:i] + "\\" + s[i:]
-	case s == "----" || strings.HasPrefix(s, "---- "):
-		return "\\" + s
 	}
 	return s
 }

@@ -6,9 +6,58 @@ import (
 	"unicode/utf8"
 )
 
+// Limits that keep inline conversion linear on hostile input: how deep
+// emphasis may nest, and how far an opener looks for its closer.
+const (
+	maxInlineDepth = 8
+	maxSpan        = 2048
+)
+
+// misses remembers, per delimiter, the smallest position from which a
+// search for a closer already reached the end of the line without one: any
+// later opener of the same delimiter cannot find one either.
+type misses map[string]int
+
+func (m misses) known(delim string, from int) bool {
+	v, ok := m[delim]
+	return ok && from >= v
+}
+
+func (m misses) add(delim string, from int) {
+	if v, ok := m[delim]; !ok || from < v {
+		m[delim] = from
+	}
+}
+
 // mdInline converts the inline Markdown of one line to wiki markup.
-func mdInline(s string) string {
+func mdInline(s string) string { return mdInlineAt(s, 0) }
+
+func mdInlineAt(s string, depth int) string {
 	var b strings.Builder
+	if depth > maxInlineDepth {
+		writeWikiText(&b, s, s, 0)
+		return b.String()
+	}
+	miss, clear := misses{}, map[string]int{}
+	lastClose := strings.LastIndexByte(s, ']')
+	mdInline := func(inner string) string { return mdInlineAt(inner, depth+1) }
+	mdLink := func(rest string) (string, string, int) {
+		if len(s)-len(rest) > lastClose {
+			return "", "", 0 // no "]" follows: not a link
+		}
+		return mdLink(rest)
+	}
+	mdDelimited := func(s string, i int, delim string) (string, int) {
+		if miss.known(delim, i) {
+			return "", 0
+		}
+		inner, n := mdDelimited(s, i, delim, clear)
+		if n < 0 {
+			miss.add(delim, i)
+			return "", 0
+		}
+		return inner, n
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -17,7 +66,14 @@ func mdInline(s string) string {
 			i += 2
 		case c == '`':
 			n := runLen(s, i, '`')
-			if end := strings.Index(s[i+n:], strings.Repeat("`", n)); end >= 0 && runLen(s, i+n+end, '`') == n {
+			key := "`" + strings.Repeat("`", n)
+			end := -1
+			if !miss.known(key, i) {
+				if end = strings.Index(s[i+n:], strings.Repeat("`", n)); end < 0 {
+					miss.add(key, i)
+				}
+			}
+			if end >= 0 && runLen(s, i+n+end, '`') == n {
 				code := s[i+n : i+n+end]
 				if len(code) > 1 && code[0] == ' ' && code[len(code)-1] == ' ' && strings.Trim(code, " ") != "" {
 					code = code[1 : len(code)-1]
@@ -41,11 +97,11 @@ func mdInline(s string) string {
 				b.WriteString("[" + url + "]")
 				i += n
 			} else if tag, inner, n := htmlSpan(s[i:]); n > 0 {
-				mark := map[string]string{"ins": "+", "u": "+", "sup": "^", "sub": "~"}[tag]
+				mark := htmlMarks[tag]
 				b.WriteString(mark + mdInline(inner) + mark)
 				i += n
 			} else if strings.HasPrefix(s[i:], "<br>") || strings.HasPrefix(s[i:], "<br/>") || strings.HasPrefix(s[i:], "<br />") {
-				b.WriteString("\\\\ ")
+				b.WriteString("\\\\")
 				i += strings.IndexByte(s[i:], '>') + 1
 			} else {
 				b.WriteByte('<')
@@ -127,12 +183,17 @@ func writeWikiChar(b *strings.Builder, c, prev byte, rest string) {
 		b.WriteByte('\\')
 	}
 	b.WriteByte(c)
+	if next := firstByte(rest); c == '\\' && next != 0 && isASCIIPunct(next) {
+		// Wiki markup cannot write a backslash before punctuation (that is
+		// an escape, and "\\\\" a line break): a space keeps it literal.
+		b.WriteByte(' ')
+	}
 }
 
 // byteBefore returns the source character before pos, looking through a
 // Markdown backslash escape so that "\\*" is judged by what precedes it.
 func byteBefore(line string, pos int) byte {
-	if pos >= 2 && line[pos-1] == '\\' && isASCIIPunct(line[pos]) {
+	if pos >= 1 && pos < len(line) && line[pos-1] == '\\' && isASCIIPunct(line[pos]) {
 		pos--
 	}
 	if pos == 0 {
@@ -142,10 +203,7 @@ func byteBefore(line string, pos int) byte {
 }
 
 func needsWikiEscape(c, prev byte, rest string) bool {
-	next := byte(0)
-	if rest != "" {
-		next = rest[0]
-	}
+	next := firstByte(rest)
 	switch c {
 	case '{', '}', '[', ']', '|':
 		return true
@@ -171,6 +229,18 @@ func atEffectBoundary(prev, next byte) bool {
 	return (prev == 0 || isBoundary(prev)) != (next == 0 || isBoundary(next))
 }
 
+// firstByte returns the first character rest stands for, looking through a
+// backslash escape ("\\_" stands for "_"); 0 for the end of the line.
+func firstByte(rest string) byte {
+	switch {
+	case rest == "":
+		return 0
+	case len(rest) >= 2 && rest[0] == '\\' && isASCIIPunct(rest[1]):
+		return rest[1]
+	}
+	return rest[0]
+}
+
 func isBoundary(c byte) bool {
 	return c == ' ' || c == '\t' || (isASCIIPunct(c) && c != '\\')
 }
@@ -192,8 +262,11 @@ func escapeWikiCode(code string) string {
 
 // mdDelimited finds delim...delim starting at s[i] as Markdown emphasis:
 // the opener is followed and the closer preceded by a non-space; "_" must not
-// be inside a word. It returns the inner text and the total length.
-func mdDelimited(s string, i int, delim string) (string, int) {
+// be inside a word. It returns the inner text and the total length; the
+// length is -1 when no closer exists anywhere after i (see misses). clear
+// records, per delimiter, the position before which no closer exists, so
+// that no position is examined twice.
+func mdDelimited(s string, i int, delim string, clear map[string]int) (string, int) {
 	d := len(delim)
 	start := i + d
 	if start >= len(s) || s[start] == ' ' || s[start] == '\t' {
@@ -202,7 +275,8 @@ func mdDelimited(s string, i int, delim string) (string, int) {
 	if delim[0] == '_' && i > 0 && isWordByte(s[i-1]) {
 		return "", 0
 	}
-	for j := start + 1; j+d <= len(s); j++ {
+	j := max(start+1, clear[delim])
+	for ; j+d <= len(s) && j-start <= maxSpan; j++ {
 		if s[j-1] == '\\' || s[j:j+d] != delim || s[j-1] == ' ' {
 			continue
 		}
@@ -213,7 +287,12 @@ func mdDelimited(s string, i int, delim string) (string, int) {
 		if delim[0] == '_' && j+d < len(s) && isWordByte(s[j+d]) {
 			continue
 		}
+		clear[delim] = j
 		return s[start:j], j + d - i
+	}
+	clear[delim] = max(clear[delim], j)
+	if j+d > len(s) {
+		return "", -1
 	}
 	return "", 0
 }
@@ -221,7 +300,7 @@ func mdDelimited(s string, i int, delim string) (string, int) {
 // mdLink parses [text](url "title") at the start of s.
 func mdLink(s string) (text, url string, n int) {
 	depth, j := 0, 0
-	for j = 0; j < len(s); j++ {
+	for j = 0; j < len(s) && j < maxSpan; j++ {
 		switch s[j] {
 		case '\\':
 			j++
@@ -238,7 +317,7 @@ func mdLink(s string) (text, url string, n int) {
 	if j >= len(s)-1 || s[j+1] != '(' {
 		return "", "", 0
 	}
-	end := strings.IndexByte(s[j+2:], ')')
+	end := strings.IndexByte(s[j+2:min(len(s), j+2+maxSpan)], ')')
 	if end < 0 {
 		return "", "", 0
 	}
@@ -266,9 +345,13 @@ func autolink(s string) (string, int) {
 	return u, end + 1
 }
 
-// htmlSpan parses <ins>..</ins>, <u>, <sup> or <sub> at the start of s.
+// htmlMarks maps the inline HTML tags pmsync understands to wiki effects.
+var htmlMarks = map[string]string{"strong": "*", "b": "*", "em": "_", "i": "_", "del": "-", "s": "-", "ins": "+", "u": "+", "sup": "^", "sub": "~"}
+
+// htmlSpan parses <strong>..</strong> and the other tags of htmlMarks at the
+// start of s.
 func htmlSpan(s string) (tag, inner string, n int) {
-	for _, t := range []string{"ins", "u", "sup", "sub"} {
+	for _, t := range []string{"strong", "b", "em", "i", "del", "s", "ins", "u", "sup", "sub"} {
 		open, end := "<"+t+">", "</"+t+">"
 		if strings.HasPrefix(s, open) {
 			if k := strings.Index(s, end); k > len(open) {
@@ -286,15 +369,23 @@ func isURLStart(s string) bool {
 
 // urlLen is the length of the bare URL at the start of s, without trailing
 // sentence punctuation.
+// Both converters use it, so that both see the same URL.
 func urlLen(s string) int {
 	n := 0
-	for n < len(s) && s[n] > ' ' && strings.IndexByte("<>\"|[]{}`", s[n]) < 0 {
+	for n < len(s) && isURLByte(s[n]) {
 		n++
 	}
-	for n > 0 && strings.IndexByte(".,;:!?)'*_", s[n-1]) >= 0 {
+	for n > 0 && strings.IndexByte(".,;:!?)'_~", s[n-1]) >= 0 {
 		n--
 	}
 	return n
+}
+
+// isURLByte reports whether c may appear in a bare URL (RFC 3986 characters
+// other than those both markups use as syntax).
+func isURLByte(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
+		strings.IndexByte("-._~:/?#@!$&'()+,;=%", c) >= 0
 }
 
 func runLen(s string, i int, c byte) int {
@@ -310,5 +401,5 @@ func isASCIIPunct(c byte) bool {
 }
 
 func isWordByte(c byte) bool {
-	return c >= 0x80 || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+	return c >= 0x80 || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }

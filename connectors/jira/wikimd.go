@@ -62,7 +62,11 @@ func wikiBlocks(lines []string, out *[]string) {
 			list.reset()
 		case wListRE.MatchString(line):
 			m := wListRE.FindStringSubmatch(line)
-			*out = append(*out, list.item(m[1])+wikiInline(m[2]))
+			prefix, text := list.item(m[1]), wikiInline(m[2])
+			if mdRuleRE.MatchString(prefix+text) || mdListRE.MatchString(text) {
+				text = "\\" + text // "- --" would be a rule, "- - x" a nested list
+			}
+			*out = append(*out, prefix+text)
 		case strings.HasPrefix(strings.TrimLeft(line, " \t"), "|"):
 			i = wikiTable(lines, i, out)
 			list.reset()
@@ -274,20 +278,15 @@ var mdOrderedStartRE = regexp.MustCompile(`^(\d{1,9})([.)])( |$)`)
 // mdParagraphStart escapes what Markdown would read as block syntax at the
 // start of a paragraph line.
 func mdParagraphStart(s string) string {
-	switch {
-	case s == "":
+	if s == "" {
 		return s
-	case strings.HasPrefix(s, "#"), strings.HasPrefix(s, ">"),
-		strings.HasPrefix(s, "- "), strings.HasPrefix(s, "+ "), s == "-", s == "+",
-		strings.HasPrefix(s, "="), strings.HasPrefix(s, "|"):
-		return "\\" + s
-	case strings.HasPrefix(s, "```"), strings.HasPrefix(s, "~~~"):
-		return "\\" + s
 	}
 	if m := mdOrderedStartRE.FindStringSubmatch(s); m != nil {
 		return m[1] + "\\" + s[len(m[1]):]
 	}
-	if mdRuleRE.MatchString(s) {
+	if mdListRE.MatchString(s) || mdHeadingRE.MatchString(s) || mdQuoteRE.MatchString(s) || mdRuleRE.MatchString(s) ||
+		mdFenceRE.MatchString(s) || strings.HasPrefix(s, "=") || strings.HasPrefix(s, "|") ||
+		s == "-" || s == "+" || s == "*" {
 		return "\\" + s
 	}
 	return s

@@ -16,9 +16,30 @@ var wikiEffects = map[byte][2]string{
 	'~': {"<sub>", "</sub>"},
 }
 
+// wikiEffectTags are the inline HTML forms used where Markdown delimiters
+// would touch another delimiter and merge with it.
+var wikiEffectTags = map[byte][2]string{
+	'*': {"<strong>", "</strong>"},
+	'_': {"<em>", "</em>"},
+	'-': {"<del>", "</del>"},
+	'+': {"<ins>", "</ins>"},
+	'^': {"<sup>", "</sup>"},
+	'~': {"<sub>", "</sub>"},
+}
+
 // wikiInline converts the inline wiki markup of one line to Markdown.
-func wikiInline(s string) string {
+func wikiInline(s string) string { return wikiInlineAt(s, 0) }
+
+func wikiInlineAt(s string, depth int) string {
 	var b strings.Builder
+	if depth > maxInlineDepth {
+		for i := 0; i < len(s); i++ {
+			writeMDChar(&b, s[i], byteBefore(s, i), s[i+1:])
+		}
+		return b.String()
+	}
+	miss, clear := misses{}, map[string]int{}
+	wikiInline := func(inner string) string { return wikiInlineAt(inner, depth+1) }
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -29,7 +50,13 @@ func wikiInline(s string) string {
 			writeMDChar(&b, s[i+1], byteBefore(s, i+1), s[i+2:])
 			i += 2
 		case c == '{' && strings.HasPrefix(s[i:], "{{"):
-			if end := strings.Index(s[i+2:], "}}"); end >= 0 {
+			end := -1
+			if !miss.known("}}", i) {
+				if end = strings.Index(s[i+2:], "}}"); end < 0 {
+					miss.add("}}", i)
+				}
+			}
+			if end >= 0 {
 				b.WriteString(mdCodeSpan(unescapeWiki(s[i+2 : i+2+end])))
 				i += end + 4
 				continue
@@ -68,8 +95,18 @@ func wikiInline(s string) string {
 			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
 			i++
 		case wikiEffects[c][0] != "":
-			if inner, n := wikiDelimited(s, i); n > 0 {
+			inner, n := "", 0
+			if !miss.known(string(c), i) {
+				if inner, n = wikiDelimited(s, i, clear); n < 0 {
+					miss.add(string(c), i)
+				}
+			}
+			if n > 0 {
 				e := wikiEffects[c]
+				if out := b.String(); (out != "" && strings.IndexByte("*_~", out[len(out)-1]) >= 0) ||
+					strings.IndexByte("*_~", firstByte(s[i+n:])) >= 0 && firstByte(s[i+n:]) != 0 {
+					e = wikiEffectTags[c] // Markdown delimiters would merge with their neighbours
+				}
 				b.WriteString(e[0] + wikiInline(inner) + e[1])
 				i += n
 				continue
@@ -95,8 +132,9 @@ func wikiInline(s string) string {
 
 // wikiDelimited finds a wiki text effect starting at s[i]: the opener follows
 // a boundary and precedes a non-space; the closer follows a non-space and
-// precedes a boundary. It returns the inner text and the total length.
-func wikiDelimited(s string, i int) (string, int) {
+// precedes a boundary. It returns the inner text and the total length, -1
+// when no closer exists anywhere after i. clear works as in mdDelimited.
+func wikiDelimited(s string, i int, clear map[string]int) (string, int) {
 	c := s[i]
 	if i > 0 && !isBoundary(s[i-1]) || i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == c {
 		return "", 0
@@ -104,20 +142,27 @@ func wikiDelimited(s string, i int) (string, int) {
 	if c == '-' && strings.HasPrefix(s[i:], "->") {
 		return "", 0
 	}
-	for j := i + 2; j < len(s); j++ {
+	key := string(c)
+	j := max(i+2, clear[key])
+	for ; j < len(s) && j-i <= maxSpan; j++ {
 		if s[j-1] == '\\' {
 			continue
 		}
-		if s[j] == c && s[j-1] != ' ' && (j+1 == len(s) || isBoundary(s[j+1])) {
+		if s[j] == c && s[j-1] != ' ' && (j+1 == len(s) || isBoundary(firstByte(s[j+1:]))) {
+			clear[key] = j
 			return s[i+1 : j], j + 1 - i
 		}
+	}
+	clear[key] = max(clear[key], j)
+	if j >= len(s) {
+		return "", -1
 	}
 	return "", 0
 }
 
 // wikiLink converts [text|url], [url], [~user] at the start of s.
 func wikiLink(s string) (string, int) {
-	end := strings.IndexByte(s, ']')
+	end := strings.IndexByte(s[:min(len(s), maxSpan)], ']')
 	if end < 0 {
 		return "", 0
 	}
@@ -128,7 +173,7 @@ func wikiLink(s string) (string, int) {
 	parts := strings.Split(inner, "|")
 	switch {
 	case len(parts) >= 2 && parts[1] != "":
-		return "[" + wikiInline(parts[0]) + "](" + strings.TrimSpace(parts[1]) + ")", end + 1
+		return "[" + wikiInlineAt(parts[0], maxInlineDepth) + "](" + strings.TrimSpace(parts[1]) + ")", end + 1
 	case strings.HasPrefix(inner, "~"):
 		return "@" + strings.TrimPrefix(strings.TrimPrefix(inner, "~"), "accountid:"), end + 1
 	case isURLStart(inner) || strings.HasPrefix(strings.ToLower(inner), "mailto:"):
@@ -139,7 +184,7 @@ func wikiLink(s string) (string, int) {
 
 // wikiImage converts !target! and !target|options! at the start of s.
 func wikiImage(s string) (string, int) {
-	end := strings.IndexByte(s[1:], '!')
+	end := strings.IndexByte(s[1:min(len(s), maxSpan)], '!')
 	if end <= 0 {
 		return "", 0
 	}
@@ -148,7 +193,7 @@ func wikiImage(s string) (string, int) {
 		return "", 0
 	}
 	target, opts, _ := strings.Cut(inner, "|")
-	if target == "" || strings.ContainsAny(target, " \t[]") {
+	if !isImageTarget(target) {
 		return "", 0
 	}
 	alt := ""
@@ -158,6 +203,22 @@ func wikiImage(s string) (string, int) {
 		}
 	}
 	return "![" + alt + "](" + target + ")", end + 2
+}
+
+// isImageTarget reports whether an image target is a file name or URL
+// that Markdown's ![](target) can carry unchanged.
+func isImageTarget(t string) bool {
+	alnum := false
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case isWordByte(c):
+			alnum = true
+		case strings.IndexByte("-._~:/?#@&=+%", c) < 0:
+			return false
+		}
+	}
+	return alnum
 }
 
 // mdCodeSpan wraps code in enough backticks.
@@ -190,10 +251,7 @@ func unescapeWiki(s string) string {
 // writeMDChar writes the literal character c to Markdown, escaping it where
 // Markdown would read it as syntax, given its neighbours prev and rest.
 func writeMDChar(b *strings.Builder, c, prev byte, rest string) {
-	next := byte(0)
-	if rest != "" {
-		next = rest[0]
-	}
+	next := firstByte(rest)
 	space := func(x byte) bool { return x == 0 || x == ' ' || x == '\t' }
 	esc := false
 	switch c {
