@@ -1,0 +1,152 @@
+package daemon
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pmsync/pmsync/config"
+	"github.com/pmsync/pmsync/connectors"
+	"github.com/pmsync/pmsync/sync/dashboard"
+	"github.com/pmsync/pmsync/sync/engine"
+	"github.com/pmsync/pmsync/sync/remind"
+)
+
+// routes is the daemon's one HTTP handler:
+//
+//	/webhooks/<tracker-id>  the engine's webhook intake (authenticated per tracker)
+//	/healthz                200 while the process serves
+//	/readyz                 200 when the store is open and every tracker polled recently, else 503
+//	/metrics                Prometheus metrics
+//	/                       the dashboard
+//
+// With a token configured, every path but /healthz, /readyz and
+// /webhooks/… needs "Authorization: Bearer <token>".
+func (d *Daemon) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(engine.WebhookPath, http.HandlerFunc(d.serveWebhook))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) { d.readiness().write(w) })
+	mux.Handle("/metrics", d.requireToken(d.metrics.Handler()))
+	dash := dashboard.NewHandler(d.db, d.dashboardInput, d.log)
+	mux.Handle("/", d.requireToken(dash))
+	return mux
+}
+
+// requireToken wraps h with the bearer-token check when a token is set.
+func (d *Daemon) requireToken(h http.Handler) http.Handler {
+	if d.token == nil {
+		return h
+	}
+	want := sha256.Sum256(d.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pmsync"`)
+			http.Error(w, "unauthorized: send Authorization: Bearer <http.token>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serveWebhook hands a delivery to the current engine and counts the answer.
+func (d *Daemon) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	g := d.cur.Load()
+	id := strings.TrimPrefix(r.URL.Path, engine.WebhookPath)
+	label := "unknown"
+	if _, ok := g.conns[id]; ok {
+		label = id
+	}
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	g.hooks.ServeHTTP(rec, r)
+	d.metrics.webhooks.WithLabelValues(label, strconv.Itoa(rec.code)).Inc()
+}
+
+// statusRecorder remembers the status code a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// readiness checks the store and every tracker of the running config.
+func (d *Daemon) readiness() readiness {
+	g := d.cur.Load()
+	_, storeErr := d.db.Watermark(config.PlatformID)
+	return d.book.check(g.cfg.TrackerIDs(), g.cfg.Sync.PollInterval, storeErr)
+}
+
+// scrape gathers the state the metrics read at each scrape.
+func (d *Daemon) scrape() *scrapeState {
+	g := d.cur.Load()
+	if g == nil {
+		return nil
+	}
+	s := &scrapeState{status: g.eng.Status(), rates: map[string]connectors.RateState{}, now: d.now(),
+		ready: d.readiness().Ready(), db: d.db, trackers: g.cfg.TrackerIDs()}
+	for id, c := range g.conns {
+		s.rates[id] = c.RateLimit()
+	}
+	for _, ts := range s.status.Trackers {
+		if rs, ok := s.rates[ts.ID]; ok && ts.BlockedUntil.After(rs.BlockedUntil) {
+			rs.BlockedUntil = ts.BlockedUntil
+			s.rates[ts.ID] = rs
+		}
+	}
+	return s
+}
+
+// dashboardInput is what the dashboard shows besides the links.
+func (d *Daemon) dashboardInput() dashboard.Input {
+	g := d.cur.Load()
+	cfg := g.cfg
+	rd := d.readiness()
+	ready := map[string]bool{}
+	for _, t := range rd.Trackers {
+		ready[t.ID] = t.Ready
+	}
+	refresh := d.opts.DashboardRefresh
+	if refresh < 0 {
+		refresh = 0
+	}
+	in := dashboard.Input{
+		Title: "pmsync", PlatformName: cfg.Platform.Name, Policy: remind.PolicyFrom(cfg.Reminders),
+		QueueDepth: g.eng.Status().QueueDepth, Ready: rd.Ready(), Refresh: refresh, Now: d.now(),
+	}
+	for _, c := range cfg.Customers {
+		in.Customers = append(in.Customers, dashboard.Customer{ID: c.ID, Name: c.Name, Kind: c.Tracker.Kind})
+	}
+	for _, id := range cfg.TrackerIDs() {
+		t, _ := cfg.Tracker(id)
+		r := d.book.get(id)
+		rs := g.conns[id].RateLimit()
+		name := cfg.Platform.Name
+		if cu, ok := cfg.Customer(id); ok {
+			name = cu.Name
+		}
+		in.Trackers = append(in.Trackers, dashboard.Tracker{
+			ID: id, Name: name, Kind: t.Kind, LastPoll: r.LastPoll, LastSuccess: r.LastSuccess, LastError: r.LastError,
+			Polls: r.Polls, Failures: r.Failures, RateRemaining: rs.Remaining, BlockedUntil: rs.BlockedUntil, Ready: ready[id],
+		})
+	}
+	return in
+}
