@@ -43,6 +43,7 @@ func (db *DB) Audit(e AuditEvent) error {
 				return err
 			}
 		}
+		b.FillPercent = appendFill
 		return w.put(b, auditKey(e.Time, seq), v)
 	})
 	if err != nil {

@@ -63,6 +63,7 @@ func (db *DB) RecordDelivery(tracker, deliveryID string, ttl time.Duration) (fre
 	err = db.batch(func(w *wtx) error {
 		fresh = false
 		d, x := w.top(bucketDeliv), w.top(bucketDelivExp)
+		x.FillPercent = appendFill
 		if old := d.Get(key); len(old) == 8 {
 			exp := int64(binary.BigEndian.Uint64(old))
 			if now.UnixNano() < exp {

@@ -10,6 +10,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// appendFill is the fill percent of buckets whose keys mostly arrive in
+// order (audit events, delivery expiries): pages split full, not half full.
+const appendFill = 0.9
+
 // maxIDLen bounds customer, tracker, link, intent and send ids.
 const maxIDLen = 512
 
@@ -121,7 +125,7 @@ func (w *wtx) sub(customer string, sub []byte) *bolt.Bucket {
 
 func decodeLink(v []byte) (*Link, error) {
 	l := new(Link)
-	if err := json.Unmarshal(v, l); err != nil {
+	if err := decodeValue(v, l); err != nil {
 		return nil, fmt.Errorf("decode link: %w", err)
 	}
 	return l, nil

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -109,7 +108,7 @@ func (w *wtx) putLink(l *Link, now time.Time) error {
 			return err
 		}
 	}
-	v, err := json.Marshal(l)
+	v, err := encodeValue(l)
 	if err != nil {
 		return fmt.Errorf("encode link: %w", err)
 	}

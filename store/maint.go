@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/pmsync/pmsync/connectors"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -73,41 +74,55 @@ func (db *DB) Check() error {
 	return nil
 }
 
+// linkRefs is the part of a Link that Check needs; decoding only it keeps
+// Check fast on large stores.
+type linkRefs struct {
+	ID       string `json:"id"`
+	Customer string `json:"customer"`
+	Platform struct {
+		Ref connectors.Ref `json:"ref"`
+	} `json:"platform"`
+	Remote struct {
+		Ref connectors.Ref `json:"ref"`
+	} `json:"remote"`
+}
+
 // checkCustomer checks one customer's links, ref index and intents; it
 // returns false once add says to stop.
 func checkCustomer(cb *bolt.Bucket, customer string, add func(string, ...any) bool) bool {
 	links, refs := cb.Bucket(subLinks), cb.Bucket(subRefs)
 	ok := true
-	if refs != nil {
-		_ = refs.ForEach(func(k, id []byte) error {
-			var l *Link
-			if links != nil {
-				if v := links.Get(id); v != nil {
-					l, _ = decodeLink(v)
-				}
+	has := map[string][2]string{} // link id -> its two ref keys
+	if links != nil {
+		_ = links.ForEach(func(k, v []byte) error {
+			var l linkRefs
+			if err := decodeValue(v, &l); err != nil {
+				ok = add("customer %s: link %s: decode link: %w", customer, k, err)
+				return stopUnless(ok)
 			}
-			if l == nil {
-				ok = add("customer %s: ref %q points at missing link %s", customer, k, id)
-			} else if string(refOf(l.Platform.Ref)) != string(k) && string(refOf(l.Remote.Ref)) != string(k) {
-				ok = add("customer %s: ref %q points at link %s, which does not have it", customer, k, id)
+			if l.Customer != customer || l.ID != string(k) {
+				ok = add("customer %s: link %s is stored as customer %s link %s", customer, k, l.Customer, l.ID)
+				return stopUnless(ok)
+			}
+			rs := [2]string{string(refOf(l.Platform.Ref)), string(refOf(l.Remote.Ref))}
+			has[l.ID] = rs
+			for _, r := range rs {
+				if r != "" && (refs == nil || string(refs.Get([]byte(r))) != l.ID) && ok {
+					ok = add("customer %s: link %s: ref %q is not indexed to it", customer, k, r)
+				}
 			}
 			return stopUnless(ok)
 		})
 	}
-	if ok && links != nil {
-		_ = links.ForEach(func(k, v []byte) error {
-			l, err := decodeLink(v)
-			switch {
-			case err != nil:
-				ok = add("customer %s: link %s: %w", customer, k, err)
-			case l.Customer != customer || l.ID != string(k):
-				ok = add("customer %s: link %s is stored as customer %s link %s", customer, k, l.Customer, l.ID)
-			default:
-				for _, r := range []refKey{refOf(l.Platform.Ref), refOf(l.Remote.Ref)} {
-					if r != nil && (refs == nil || string(refs.Get(r)) != l.ID) && ok {
-						ok = add("customer %s: link %s: ref %q is not indexed to it", customer, k, r)
-					}
+	if ok && refs != nil {
+		_ = refs.ForEach(func(k, id []byte) error {
+			rs, found := has[string(id)]
+			if !found {
+				if links == nil || links.Get(id) == nil {
+					ok = add("customer %s: ref %q points at missing link %s", customer, k, id)
 				}
+			} else if rs[0] != string(k) && rs[1] != string(k) {
+				ok = add("customer %s: ref %q points at link %s, which does not have it", customer, k, id)
 			}
 			return stopUnless(ok)
 		})

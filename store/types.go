@@ -13,9 +13,9 @@ type Side struct {
 	ID        string         `json:"id,omitempty"`  // stable native id (connectors.Item.ID)
 	URL       string         `json:"url,omitempty"` // web page of the item
 	Base      Fields         `json:"base"`
-	UpdatedAt time.Time      `json:"updated_at"` // the item's UpdatedAt when Base was taken
-	CreatedAt time.Time      `json:"created_at"` // when the item was created in its tracker
-	ClosedAt  time.Time      `json:"closed_at"`  // when pmsync first saw the item closed; zero while open
+	UpdatedAt time.Time      `json:"updated_at,omitzero"` // the item's UpdatedAt when Base was taken
+	CreatedAt time.Time      `json:"created_at,omitzero"` // when the item was created in its tracker
+	ClosedAt  time.Time      `json:"closed_at,omitzero"`  // when pmsync first saw the item closed; zero while open
 }
 
 // Fields are the synced field values of one side, as last seen or written.
@@ -77,7 +77,7 @@ type Link struct {
 	// is when the latest one was. LastError is the last sync error (no
 	// secret or item text), "" after a clean reconcile.
 	Conflicts      int       `json:"conflicts,omitempty"`
-	LastConflictAt time.Time `json:"last_conflict_at"`
+	LastConflictAt time.Time `json:"last_conflict_at,omitzero"`
 	LastError      string    `json:"last_error,omitempty"`
 }
 
