@@ -10,8 +10,10 @@ import "github.com/spf13/cobra"
 func subcommands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		newConfigCmd(a),
+		newDemoCmd(a),
 		newDigestCmd(a),
 		newReportCmd(a),
+		newServeCmd(a),
 		newVersionCmd(a),
 	}
 }
