@@ -14,6 +14,9 @@ func subcommands(a *app) []*cobra.Command {
 		newDigestCmd(a),
 		newReportCmd(a),
 		newServeCmd(a),
+		newStatusCmd(a),
+		newStoreCmd(a),
+		newSyncCmd(a),
 		newVersionCmd(a),
 	}
 }

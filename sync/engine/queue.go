@@ -116,11 +116,13 @@ func newQueue(c Clock) *queue {
 		pending: map[workKey]*entry{}, processing: map[workKey]*entry{}}
 }
 
-// add queues k; b (optional) learns when a processing that starts after
-// this call has finished.
-func (q *queue) add(k workKey, b *batch) {
-	if b != nil {
-		b.add()
+// add queues k; the batches (nil ones are skipped) learn when a
+// processing that starts after this call has finished.
+func (q *queue) add(k workKey, bs ...*batch) {
+	for _, b := range bs {
+		if b != nil {
+			b.add()
+		}
 	}
 	q.mu.Lock()
 	e := q.pending[k]
@@ -128,8 +130,10 @@ func (q *queue) add(k workKey, b *batch) {
 		e = &entry{}
 		q.pending[k] = e
 	}
-	if b != nil {
-		e.waiters = append(e.waiters, b)
+	for _, b := range bs {
+		if b != nil {
+			e.waiters = append(e.waiters, b)
+		}
 	}
 	if q.processing[k] == nil {
 		q.scheduleLocked(k, e)

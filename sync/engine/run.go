@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,8 +62,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, c := range e.custs {
 		p.work(ctx, c, &wg)
 	}
-	if err := e.enqueueIntents(nil); err != nil {
+	if keys, err := e.intentKeys(); err != nil {
 		e.log.Warn("cannot list open intents", "err", err)
+	} else {
+		e.enqueue(keys)
 	}
 	for _, t := range e.trackerList() {
 		if t.PollInterval > 0 {
@@ -87,49 +90,60 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// enqueueIntents queues the key of every open intent, so it is resolved
-// (by a look for its marker) before anything else is created for it.
-func (e *Engine) enqueueIntents(b *batch) error {
+// intentKeys returns the key of every open intent, so that each is
+// resolved (by a look for its marker) before anything else is created for
+// its item.
+func (e *Engine) intentKeys() ([]workKey, error) {
 	intents, err := e.st.Intents()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var keys []workKey
 	for _, in := range intents {
-		if c := e.byID[in.Customer]; c != nil {
-			c.q.add(workKey{Origin: in.Origin, Customer: in.Customer}, b)
+		if e.byID[in.Customer] != nil {
+			keys = append(keys, workKey{Origin: in.Origin, Customer: in.Customer})
 		}
 	}
-	return nil
+	return keys, nil
 }
 
-// enqueueLinks queues every link of every customer.
-func (e *Engine) enqueueLinks(b *batch) error {
+// linkKeys returns the key of every link of every customer.
+func (e *Engine) linkKeys() ([]workKey, error) {
+	var keys []workKey
 	for _, c := range e.custs {
 		links, err := e.st.Links(c.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, l := range links {
-			c.q.add(workKey{Origin: originRef(l), Customer: c.ID}, b)
+			keys = append(keys, workKey{Origin: originRef(l), Customer: c.ID})
 		}
 	}
-	return nil
+	return keys, nil
 }
 
-// enqueueChanges queues the keys of the items of one poll.
-func (e *Engine) enqueueChanges(items []connectors.Item, bs ...*batch) error {
+// changeKeys returns the keys of the items of one poll.
+func (e *Engine) changeKeys(items []connectors.Item) ([]workKey, error) {
+	var keys []workKey
 	for i := range items {
-		keys, err := e.keysForRef(items[i].Ref, &items[i])
+		ks, err := e.keysForRef(items[i].Ref, &items[i])
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, k := range keys {
-			for _, b := range bs {
-				e.byID[k.Customer].q.add(k, b)
-			}
+		keys = append(keys, ks...)
+	}
+	return keys, nil
+}
+
+// enqueue queues keys, each once, for the batches.
+func (e *Engine) enqueue(keys []workKey, bs ...*batch) {
+	seen := make(map[workKey]bool, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			e.byID[k.Customer].q.add(k, bs...)
 		}
 	}
-	return nil
 }
 
 // outstanding is a poll whose items are not all reconciled yet.
@@ -215,7 +229,8 @@ func (e *Engine) pollStep(ctx context.Context, t *trk, cursor string, wait time.
 		return nil, cursor, wait
 	}
 	b := newBatch()
-	err = e.enqueueChanges(ch.Items, b)
+	keys, err := e.changeKeys(ch.Items)
+	e.enqueue(keys, b)
 	b.seal()
 	if err != nil {
 		log.Warn("cannot queue the changed items; the next poll reads them again", "err", err)
@@ -234,9 +249,11 @@ func (e *Engine) resyncLoop(ctx context.Context) {
 		if sleep(ctx, e.clock, e.o.ResyncInterval) != nil {
 			return
 		}
-		if err := e.enqueueLinks(nil); err != nil {
+		keys, err := e.linkKeys()
+		if err != nil {
 			e.log.Warn("cannot queue links for the periodic resync", "err", err)
 		}
+		e.enqueue(keys)
 	}
 }
 
@@ -301,15 +318,38 @@ func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
 	for _, c := range e.custs {
 		p.work(wctx, c, &wg)
 	}
+	// Every key once: a key processed twice in a dry run would be planned
+	// twice.
 	all := newBatch()
-	err := e.enqueueIntents(all)
+	perKey := map[workKey][]*batch{}
+	var order []workKey
+	collect := func(keys []workKey, b *batch) {
+		for _, k := range keys {
+			if _, ok := perKey[k]; !ok {
+				order = append(order, k)
+				perKey[k] = []*batch{all}
+			}
+			if b != nil && !slices.Contains(perKey[k], b) {
+				perKey[k] = append(perKey[k], b)
+			}
+		}
+	}
+	keys, err := e.intentKeys()
+	collect(keys, nil)
 	if err == nil {
-		err = e.enqueueLinks(all)
+		keys, err = e.linkKeys()
+		collect(keys, nil)
 	}
 	for _, pl := range polls {
 		if err == nil {
-			err = e.enqueueChanges(pl.ch.Items, all, pl.b)
+			keys, err = e.changeKeys(pl.ch.Items)
+			collect(keys, pl.b)
 		}
+	}
+	for _, k := range order {
+		e.byID[k.Customer].q.add(k, perKey[k]...)
+	}
+	for _, pl := range polls {
 		pl.b.seal()
 	}
 	all.seal()
