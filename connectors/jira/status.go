@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -33,11 +34,29 @@ type transitionField struct {
 	Required        bool   `json:"required"`
 	HasDefaultValue bool   `json:"hasDefaultValue"`
 	Name            string `json:"name"`
-	AllowedValues   []struct {
-		ID    string `json:"id"`
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	} `json:"allowedValues"`
+	// AllowedValues are objects ({"id","name"} for resolutions, {"value"}
+	// for options) or, in some Server answers, plain strings.
+	AllowedValues []json.RawMessage `json:"allowedValues"`
+}
+
+// allowedNames returns the names (or values) of a field's allowed values.
+func (f transitionField) allowedNames() []string {
+	out := make([]string, 0, len(f.AllowedValues))
+	for _, raw := range f.AllowedValues {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		var v struct{ Name, Value string }
+		if json.Unmarshal(raw, &v) == nil {
+			if v.Name == "" {
+				v.Name = v.Value
+			}
+			out = append(out, v.Name)
+		}
+	}
+	return out
 }
 
 // wfState is where an issue stands in its workflow.
@@ -208,11 +227,7 @@ func (c *Connector) transitionPayload(op string, t transition, target connectors
 	for name, f := range t.Fields {
 		switch {
 		case name == "resolution" && t.To.StatusCategory.Key == "done":
-			allowed := make([]string, 0, len(f.AllowedValues))
-			for _, v := range f.AllowedValues {
-				allowed = append(allowed, v.Name)
-			}
-			res = c.resolutionFor(target, allowed)
+			res = c.resolutionFor(target, f.allowedNames())
 			fields["resolution"] = map[string]string{"name": res}
 		case f.Required && !f.HasDefaultValue:
 			return nil, "", invalid(op, "transition %q requires field %q, which pmsync cannot fill", t.Name, name)

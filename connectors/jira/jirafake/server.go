@@ -140,6 +140,7 @@ type Server struct {
 	requests atomic.Int64
 	writes   atomic.Int64
 
+	flushMu  sync.Mutex
 	ts       *httptest.Server
 	stop     context.CancelFunc
 	wake     chan struct{}

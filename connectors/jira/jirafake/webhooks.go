@@ -178,6 +178,8 @@ func Sign(secret string, body []byte) string {
 // Data Center ones carry neither. Failed deliveries stay pending until
 // maxAttempts, as Cloud's retry policy keeps them.
 func (s *Server) FlushWebhooks(ctx context.Context) error {
+	s.flushMu.Lock() // one flush at a time keeps deliveries in order
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	pending := s.outbox
 	s.outbox = nil
