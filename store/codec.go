@@ -29,6 +29,7 @@ var (
 		return w
 	}}
 	inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+	buffers   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 )
 
 // encodeValue encodes v as JSON, deflated when large enough to gain.
@@ -66,9 +67,12 @@ func decodeValue(data []byte, v any) error {
 	if err := r.(flate.Resetter).Reset(bytes.NewReader(data[1:]), nil); err != nil {
 		return err
 	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(buf)
+	buf.Reset()
+	buf.Grow(3 * len(data))
+	if _, err := buf.ReadFrom(r); err != nil {
 		return fmt.Errorf("inflate: %w", err)
 	}
-	return json.Unmarshal(raw, v)
+	return json.Unmarshal(buf.Bytes(), v)
 }

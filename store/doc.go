@@ -3,12 +3,17 @@
 // digest and reminder send records, and small component state.
 //
 // It follows hashicorp/raft-boltdb: one store type, every bucket created at
-// Open in one transaction (together with any schema migration), a sentinel
-// ErrNotFound, and values copied out of transactions (they are decoded from
-// JSON, so fields can be added to Link, Side or Intent without a migration).
+// Open in one transaction (together with any schema migration), sentinel
+// errors (ErrNotFound, ErrLocked, ErrNoSpace, ErrConflict, ErrInvalid; test
+// with errors.Is), and values copied out of transactions: they are decoded
+// from JSON, so fields can be added to Link, Side or Intent without a
+// migration. Link values over a few hundred bytes are stored deflated (see
+// codec.go); that halves the file.
+//
 // Write methods that many workers call at once (PutLink, PutIntent,
 // CompleteIntent, RecordDelivery, Audit) share transactions through
-// bolt.DB.Batch; each returns only once its write is on disk.
+// bolt.DB.Batch when calls overlap, and run at once when alone; each returns
+// only once its write is on disk (unless Options.NoSync).
 //
 // # Layout
 //

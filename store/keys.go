@@ -3,12 +3,16 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/pmsync/pmsync/connectors"
 	bolt "go.etcd.io/bbolt"
 )
+
+// errStop ends a ForEach early; it never leaves the package.
+var errStop = errors.New("stop")
 
 // appendFill is the fill percent of buckets whose keys mostly arrive in
 // order (audit events, delivery expiries): pages split full, not half full.

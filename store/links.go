@@ -236,16 +236,10 @@ func (db *DB) DeleteLink(customer, id string) error {
 		if v == nil {
 			return ErrNotFound
 		}
-		l, err := decodeLink(v)
-		if err != nil {
-			return err
-		}
 		if refs != nil {
-			for _, r := range []refKey{refOf(l.Platform.Ref), refOf(l.Remote.Ref)} {
-				if r != nil && string(refs.Get(r)) == id {
-					if err := w.del(refs, r); err != nil {
-						return err
-					}
+			for _, r := range indexedRefs(refs, v, id) {
+				if err := w.del(refs, r); err != nil {
+					return err
 				}
 			}
 		}
@@ -255,4 +249,26 @@ func (db *DB) DeleteLink(customer, id string) error {
 		return fmt.Errorf("store: delete link %s of customer %s: %w", id, customer, err)
 	}
 	return nil
+}
+
+// indexedRefs returns the ref index keys that point at link id, whose stored
+// value is v: its two refs, or, when v does not decode, every index entry
+// that names id (so a damaged link can still be deleted).
+func indexedRefs(refs *bolt.Bucket, v []byte, id string) []refKey {
+	var out []refKey
+	if l, err := decodeLink(v); err == nil {
+		for _, r := range []refKey{refOf(l.Platform.Ref), refOf(l.Remote.Ref)} {
+			if r != nil && string(refs.Get(r)) == id {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	_ = refs.ForEach(func(k, got []byte) error {
+		if string(got) == id {
+			out = append(out, append(refKey(nil), k...))
+		}
+		return nil
+	})
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pmsync/pmsync/connectors"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestRefIndexAcrossCustomers(t *testing.T) {
@@ -169,5 +170,31 @@ func TestPutLinkValidation(t *testing.T) {
 	l := testLink("acme", 1)
 	if err := db.PutLink(l); err != nil || l.State != LinkActive {
 		t.Errorf("PutLink of a valid link = %v, state %q; want nil, active", err, l.State)
+	}
+}
+
+func TestDeleteDamagedLink(t *testing.T) {
+	db := openTest(t, Options{})
+	l := testLink("acme", 1)
+	if err := db.PutLink(l); err != nil {
+		t.Fatalf("PutLink: %v", err)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCustomers).Bucket([]byte("acme")).Bucket(subLinks).Put([]byte(l.ID), []byte("{damaged"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Link("acme", l.ID); err == nil {
+		t.Fatalf("Link of a damaged value succeeded; want a decode error")
+	}
+	if err := db.DeleteLink("acme", l.ID); err != nil {
+		t.Fatalf("DeleteLink of a damaged link: %v", err)
+	}
+	if s := db.Stats(); s.Refs != 0 || s.Links != 0 {
+		t.Errorf("after delete: %d refs, %d links; want 0, 0", s.Refs, s.Links)
+	}
+	if err := db.Check(); err != nil {
+		t.Errorf("Check: %v", err)
 	}
 }

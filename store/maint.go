@@ -42,10 +42,14 @@ func (db *DB) Check() error {
 		return len(probs) < maxProblems
 	}
 	err := db.view(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			if !add("file: %w", err) {
-				return nil
+		full := false
+		for err := range tx.Check() { // drained to the end: the checker runs in a goroutine
+			if !full {
+				full = !add("file: %w", err)
 			}
+		}
+		if full {
+			return nil
 		}
 		cs := tx.Bucket(bucketCustomers)
 		_ = cs.ForEachBucket(func(name []byte) error {

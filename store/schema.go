@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -147,5 +146,3 @@ func migrate1to2(tx *bolt.Tx) error {
 		return exp.Put(expiryKey(int64(binary.BigEndian.Uint64(v)), k), nil)
 	})
 }
-
-var errStop = errors.New("stop")

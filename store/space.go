@@ -74,15 +74,7 @@ func (m *spaceMeter) begin(db *DB, tx *bolt.Tx) *wtx {
 	if m.tx != tx {
 		m.tx = tx
 		m.txs++
-		st := db.bolt.Stats()
-		m.g = growth{
-			charged:   map[string]bool{},
-			buckets:   map[*bolt.Bucket]*bucketUse{},
-			hw:        tx.Size(),
-			file:      db.fileSize(),
-			freePages: int64(st.FreePageN),
-			freelist:  int64(st.FreePageN + st.PendingPageN),
-		}
+		m.g = growth{}
 	}
 	return &wtx{Tx: tx, db: db, g: &m.g}
 }
@@ -113,6 +105,9 @@ func (w *wtx) top(name []byte) *bolt.Bucket {
 // use records the path of b, so its ancestors are charged once per
 // transaction however many of their buckets are written.
 func (w *wtx) use(b *bolt.Bucket, path string) *bucketUse {
+	if w.g.buckets == nil {
+		w.g.buckets = map[*bolt.Bucket]*bucketUse{}
+	}
 	u := w.g.buckets[b]
 	if u == nil {
 		u = &bucketUse{path: path, depth: -1}
@@ -163,6 +158,12 @@ func (w *wtx) charge(b *bolt.Bucket, key []byte, entry int64, isDelete bool) err
 		return nil
 	}
 	g := w.g
+	if g.charged == nil { // the first charge of the transaction
+		st := w.db.bolt.Stats()
+		g.charged = map[string]bool{}
+		g.hw, g.file = w.Size(), w.db.fileSize()
+		g.freePages, g.freelist = int64(st.FreePageN), int64(st.FreePageN+st.PendingPageN)
+	}
 	ps := int64(os.Getpagesize())
 	u := w.use(b, "")
 	if u.depth < 0 {
