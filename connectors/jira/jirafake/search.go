@@ -108,9 +108,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	start := min(max0(p.StartAt), len(hits))
 	end := min(start+max, len(hits))
 	base := baseURL(r)
-	want := fieldSet(p.Fields)
-	if want == nil {
-		want = navigable
+	want := navigable // the default is *navigable
+	if len(p.Fields) > 0 {
+		want = fieldSet(p.Fields)
 	}
 	issues := make([]any, 0, end-start)
 	for _, it := range hits[start:end] {
