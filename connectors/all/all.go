@@ -7,6 +7,7 @@ import (
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/connectors/github"
 	"github.com/pmsync/pmsync/connectors/gitlab"
+	"github.com/pmsync/pmsync/connectors/jira"
 	"github.com/pmsync/pmsync/connectors/memory"
 )
 
@@ -20,5 +21,6 @@ func init() {
 var factories = map[string]connectors.Factory{
 	"github": github.Factory,
 	"gitlab": gitlab.New,
+	"jira":   jira.Factory,
 	"memory": memory.Factory,
 }
