@@ -299,17 +299,41 @@ func SharedComment(body string, restricted bool, marker string, fromPlatform boo
 		if prefix == "" {
 			return "", false
 		}
-		t := strings.TrimLeft(body, " \t\r\n")
-		if !strings.HasPrefix(t, prefix) {
+		rest, ok := cutPrefixMarkdown(strings.TrimLeft(body, " \t\r\n"), prefix)
+		if !ok {
 			return "", false
 		}
-		body = t[len(prefix):]
+		body = rest
 	}
 	body = strings.TrimSpace(body)
 	if body == "" {
 		return "", false
 	}
 	return body, true
+}
+
+// cutPrefixMarkdown removes prefix from the start of s, where any ASCII
+// punctuation of the prefix may appear backslash-escaped (connectors that
+// convert a tracker's markup to Markdown write "[customer]" as
+// "\[customer\]").
+func cutPrefixMarkdown(s, prefix string) (string, bool) {
+	i := 0
+	for j := 0; j < len(prefix); j++ {
+		p := prefix[j]
+		switch {
+		case i < len(s) && s[i] == p:
+			i++
+		case i+1 < len(s) && s[i] == '\\' && s[i+1] == p && isASCIIPunct(p):
+			i += 2
+		default:
+			return "", false
+		}
+	}
+	return s[i:], true
+}
+
+func isASCIIPunct(c byte) bool {
+	return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~')
 }
 
 // maxAuthorLen bounds an attributed author name, in bytes.
