@@ -75,18 +75,29 @@ func TestChangesUserZoneMinuteBoundary(t *testing.T) {
 	}
 }
 
-// TestChangesUnknownZone reads from the earliest zone when /myself names
-// no usable zone, so nothing is missed.
+// TestChangesUnknownZone: when /myself names no zone the cursor is written
+// at UTC-12, which re-reads more but misses nothing in any user's zone.
 func TestChangesUnknownZone(t *testing.T) {
-	me := jirafake.User{AccountID: "557058:bot", Name: "bot", DisplayName: "bot", TimeZone: "Etc/GMT+12"}
-	e := newEnv(t, jirafake.Options{Me: me}, nil)
-	e.c.loc = nil
-	loc, err := e.c.zone(ctxT(t), "test")
-	if err != nil || loc.String() != "Etc/GMT+12" {
-		t.Fatalf("zone: got %v, %v", loc, err)
-	}
-	if _, off := time.Date(2026, 3, 2, 0, 0, 0, 0, earliestZone).Zone(); off != -12*3600 {
-		t.Errorf("earliest zone offset: got %d, want -12h", off)
+	for _, zone := range []string{"America/Los_Angeles", "Pacific/Kiritimati"} {
+		me := jirafake.User{AccountID: "557058:bot", Name: "bot", DisplayName: "bot", TimeZone: zone}
+		e := newEnv(t, jirafake.Options{Me: me, HideTimeZone: true}, func(cfg *connectors.Config) { cfg.Overlap = time.Nanosecond })
+		a := e.create(t, "", "a").Ref.Key
+		first, err := e.c.Changes(ctxT(t), "")
+		if err != nil || !slices.Equal(keys(first.Items), []string{a}) {
+			t.Fatalf("%s: first Changes: got %v, %v", zone, first, err)
+		}
+		e.advanceTo(t, e.fake.Now().Truncate(time.Minute).Add(time.Minute))
+		if err := e.fake.EditTitle(a, "edited"); err != nil {
+			t.Fatal(err)
+		}
+		next, err := e.c.Changes(ctxT(t), first.Cursor)
+		if err != nil || !slices.Equal(keys(next.Items), []string{a}) {
+			t.Errorf("%s: Changes with an unknown zone: got %v, %v; want [%s]", zone, next, err, a)
+		}
+		jqls := e.fake.JQLs()
+		if q := jqls[len(jqls)-1]; !strings.Contains(q, `updated >= "2026/03/01 20:59"`) {
+			t.Errorf("%s: JQL %s, want the watermark written at UTC-12", zone, q)
+		}
 	}
 }
 

@@ -16,6 +16,9 @@ func (s *Server) handleMyself(w http.ResponseWriter, r *http.Request) {
 	u["groups"] = map[string]any{"size": 1, "items": []any{}}
 	u["applicationRoles"] = map[string]any{"size": 1, "items": []any{}}
 	u["expand"] = "groups,applicationRoles"
+	if s.opts.HideTimeZone {
+		delete(u, "timeZone")
+	}
 	writeJSON(w, http.StatusOK, u)
 }
 

@@ -76,7 +76,10 @@ type Options struct {
 	// Project is the project key (default "PLAT"); its id is 10000.
 	Project string
 	// Me is the API user; its TimeZone is how JQL dates are read.
-	Me User
+	// HideTimeZone leaves timeZone out of /myself (some Data Center users
+	// have none set and inherit the server's).
+	Me           User
+	HideTimeZone bool
 	// Users are further people (assignees, comment authors); alice and bob
 	// exist when it is nil.
 	Users []User
