@@ -45,7 +45,10 @@ type Options struct {
 	// write that could grow the file beyond MaxSize fails with ErrNoSpace
 	// and records nothing. The check is conservative (it assumes the
 	// worst-case page use of the write), so writes stop somewhat before the
-	// file reaches MaxSize. It can be changed later with SetMaxSize.
+	// file reaches MaxSize (bbolt grows the file by doubling up to 16 MiB,
+	// so a limit of 1 MiB holds a little under 512 KiB of data at worst;
+	// under 128 KiB it holds almost nothing). It can be changed later with
+	// SetMaxSize.
 	MaxSize int64
 	// NoSync skips fsync on commit. It is unsafe (a crash can lose or
 	// corrupt data) and meant for tests and benchmarks only.
