@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,7 @@ func (w *MemWorld) Open() {
 	if w.DB == nil {
 		o := w.StoreOptions
 		o.Now = w.Clock.Now
-		o.Logger = slog.New(slog.NewTextHandler(w.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.Logger = NewLogger(w.Logs)
 		db, err := store.Open(w.Path, o)
 		if err != nil {
 			w.TB.Fatalf("open store: %v", err)
@@ -155,7 +156,7 @@ func (w *MemWorld) Conn(id string) connectors.Connector {
 	w.TB.Helper()
 	c, err := memory.New(w.Tracker(id), connectors.Config{
 		ID: id, WebhookSecret: HookSecret, Now: w.Clock.Now, URL: "https://" + id + ".tracker.example",
-		Logger: slog.New(slog.NewTextHandler(w.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: NewLogger(w.Logs),
 	})
 	if err != nil {
 		w.TB.Fatalf("memory connector %s: %v", id, err)
@@ -179,7 +180,7 @@ func (w *MemWorld) Options() engine.Options {
 		Workers:        4,
 		Clock:          w.Clock,
 		ResyncInterval: -1,
-		Logger:         slog.New(slog.NewTextHandler(w.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:         NewLogger(w.Logs),
 	}
 	for _, id := range w.IDs {
 		o.Customers = append(o.Customers, engine.Customer{
@@ -232,4 +233,9 @@ func (w *MemWorld) Requests() int {
 		n += tr.Requests()
 	}
 	return n
+}
+
+// NewLogger is a debug-level text logger writing to w.
+func NewLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
