@@ -79,7 +79,7 @@ type SimTracker struct {
 	Kind    string // jira-datacenter, jira-cloud, github, gitlab
 	URL     string
 	Backend Backend
-	GitHub  *githubfake.Fake  // set for GitHub
+	GitHub  *githubfake.Fake   // set for GitHub
 	GitLab  *gitlabfake.Server // set for GitLab
 	Jira    *jirafake.Server   // set for Jira
 	now     func() time.Time
