@@ -124,7 +124,7 @@ func newWorldClock(t *testing.T, clock *fakeClock, tune func(*Options), customer
 	for _, id := range customers {
 		w.cust[id] = memory.NewTracker(memory.Options{Name: id, KeyPrefix: strings.ToUpper(id), Now: clock.Now})
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "pmsync.db"), store.Options{NoSync: true, Now: clock.Now})
+	db, err := store.Open(filepath.Join(t.TempDir(), "pmsync.db"), store.Options{NoSync: true, Now: clock.Now, BatchDelay: time.Microsecond})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
