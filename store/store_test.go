@@ -84,7 +84,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 func TestSecondOpenFailsWithinTimeout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pmsync.db")
 	first := openAt(t, path, Options{})
-	const timeout = 300 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	start := time.Now()
 	second, err := Open(path, Options{Timeout: timeout, Logger: quietLogger()})
 	elapsed := time.Since(start)
