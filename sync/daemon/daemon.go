@@ -20,6 +20,12 @@ import (
 // requests in flight at shutdown.
 const DefaultShutdownTimeout = 10 * time.Second
 
+// DefaultDrainTimeout bounds how long shutdown waits for the reconciles and
+// deliveries in flight before it closes the store anyway. It is below
+// Kubernetes' default grace period of 30 s, so the store is closed by pmsync
+// rather than the process killed.
+const DefaultDrainTimeout = 20 * time.Second
+
 // Options configure a Daemon. Config is required.
 type Options struct {
 	// Config is the validated configuration to start with.
@@ -52,6 +58,12 @@ type Options struct {
 	// ShutdownTimeout bounds the wait for HTTP requests in flight at
 	// shutdown; default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// DrainTimeout bounds the wait for the engine's and the reminders'
+	// work in flight at shutdown; default DefaultDrainTimeout. Work not
+	// finished by then is cut off by closing the store: every write to a
+	// tracker is preceded by a durable intent, so the next start finishes
+	// it without duplicates.
+	DrainTimeout time.Duration
 	// ProgressEvery is how often progress of a long sync is logged;
 	// default 10 s.
 	ProgressEvery time.Duration
@@ -70,6 +82,11 @@ type Daemon struct {
 	db  *store.DB
 	srv *http.Server
 	ln  net.Listener
+
+	// cutCtx ends when shutdown gives up waiting for work in flight: every
+	// tracker request still running is cancelled then (see instrument).
+	cutCtx context.Context
+	cut    context.CancelFunc
 
 	cur      atomic.Pointer[generation]
 	reloadMu sync.Mutex // one reload (or shutdown) at a time
@@ -94,6 +111,9 @@ func New(o Options) (*Daemon, error) {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 10 * time.Second
 	}
@@ -110,6 +130,7 @@ func New(o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{opts: o, log: o.Logger, now: o.Now, done: make(chan struct{})}
+	d.cutCtx, d.cut = context.WithCancel(context.Background())
 	d.book = newTrackerBook(o.Now)
 	d.metrics = newMetrics(d.book, o.Version, o.Commit, d.scrape)
 	if tok := o.Config.HTTP.Token.Value(); tok != "" {
@@ -245,7 +266,20 @@ func (d *Daemon) shutdown() error {
 		_ = d.srv.Close()
 	}
 	if g := d.cur.Load(); g != nil {
-		g.stop()
+		g.cancel()
+		if !waitFor(g.done, d.opts.DrainTimeout) {
+			// Cancel every tracker request still running; a create whose
+			// answer is lost this way is found by its marker at the next
+			// start, because its intent is already in the store.
+			d.log.Warn("work in flight did not finish in time; cutting off the requests still running",
+				"waited", d.opts.DrainTimeout)
+			d.cut()
+			if !waitFor(g.done, cutOffWait) {
+				// Reconciles still waiting (a create pacer, a backoff) can no
+				// longer reach a tracker, and the store closes below.
+				d.log.Warn("the engine is still winding down; it can no longer reach a tracker or the store")
+			}
+		}
 		g.close()
 	}
 	if err := d.db.Close(); err != nil {
@@ -253,6 +287,23 @@ func (d *Daemon) shutdown() error {
 	} else {
 		d.log.Info("store closed", "store", d.db.Path())
 	}
+	d.cut()
 	d.log.Info("pmsync stopped")
 	return errors.Join(errs...)
+}
+
+// cutOffWait is how long shutdown waits for the engine once its requests
+// are cut off (each reconcile then fails at its next request).
+const cutOffWait = 2 * time.Second
+
+// waitFor waits until done is closed or d passes; it reports which.
+func waitFor(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pmsync/pmsync/config"
 	"github.com/pmsync/pmsync/connectors"
 	_ "github.com/pmsync/pmsync/connectors/all" // every tracker kind pmsync ships
-	"github.com/pmsync/pmsync/store"
 	"github.com/pmsync/pmsync/sync/engine"
 	"github.com/pmsync/pmsync/sync/remind"
 )
@@ -23,112 +21,38 @@ import (
 // stops the old one (letting its work in flight finish) and starts the new
 // one; the store, the listener and the metrics outlive generations.
 type generation struct {
-	cfg   *config.Config
-	conns map[string]connectors.Connector // by tracker id
-	eng   *engine.Engine
-	rem   *remind.Service
-	hooks http.Handler // the engine's webhook handler
+	cfg      *config.Config
+	eng      *engine.Engine
+	rem      *remind.Service
+	hooks    http.Handler // the engine's webhook handler
+	comments *commenter   // reminder comments
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed once the engine and reminders returned
 }
 
-// build makes a generation for cfg on db without starting anything; it
-// makes no request to any tracker.
+// build makes a generation for cfg on the daemon's store without starting
+// anything; it makes no request to any tracker. Each connector gets an
+// HTTP client that counts its requests and reads its rate-limit headers.
 func (d *Daemon) build(cfg *config.Config) (*generation, error) {
-	g := &generation{cfg: cfg, conns: map[string]connectors.Connector{}}
-	for _, id := range cfg.TrackerIDs() {
-		cc, err := cfg.Connector(id)
-		if err != nil {
-			g.close()
-			return nil, err
-		}
-		cc.HTTPClient = d.metrics.instrument(id, d.opts.Transport)
-		cc.Logger = d.log
-		cc.Now = d.now
-		c, err := connectors.New(cc)
-		if err != nil {
-			g.close()
-			return nil, fmt.Errorf("tracker %s: %w", id, err)
-		}
-		g.conns[id] = c
-	}
-	eng, err := engine.New(EngineOptions(cfg, d.db, g.conns, d.log, d.metrics, d.now))
+	client := func(id string) *http.Client { return d.metrics.instrument(id, d.opts.Transport, d.cutCtx) }
+	eng, err := engine.FromConfigWith(cfg, d.db, engine.ConfigOptions{
+		Logger: d.log, HTTPClient: client, Now: d.now, Metrics: d.metrics,
+	})
 	if err != nil {
-		g.close()
 		return nil, err
 	}
-	g.eng, g.hooks = eng, eng.WebhookHandler()
+	g := &generation{cfg: cfg, eng: eng, hooks: eng.WebhookHandler(),
+		comments: &commenter{cfg: cfg, client: client, log: d.log, now: d.now, conns: map[string]connectors.Connector{}}}
 	g.rem, err = remind.Setup(cfg, d.db, remind.SetupOptions{
-		Clock: d.opts.RemindClock, Logger: d.log, Metrics: d.metrics.sent,
-		Commenter: commenter(g.conns),
+		Clock: d.opts.RemindClock, Logger: d.log, Metrics: d.metrics.sent, Commenter: g.comments,
 	})
 	if err != nil {
 		g.close()
 		return nil, err
 	}
+	d.metrics.prepare(cfg)
 	return g, nil
-}
-
-// EngineOptions maps a configuration to the engine's options, with the
-// connectors built for each tracker id ("platform" and the customer ids).
-// It is exported so that every command drives the engine the same way.
-func EngineOptions(cfg *config.Config, db *store.DB, conns map[string]connectors.Connector, log *slog.Logger, m engine.Metrics, now func() time.Time) engine.Options {
-	tracker := func(id string, t *config.Tracker) engine.Tracker {
-		return engine.Tracker{
-			Conn: conns[id], PollInterval: cfg.Sync.PollInterval,
-			RequestsPerSecond: t.RequestsPerSecond, Workers: t.Workers,
-		}
-	}
-	pt := &cfg.Platform.Tracker
-	platform := tracker(config.PlatformID, pt)
-	platform.Name = cfg.Platform.Name
-	platform.ActionItemLabel = cfg.Platform.ActionItemLabel
-	platform.KeyPattern = engine.KeyPattern(pt.Kind, pt.Project)
-	if site := webSite(pt); site != "" {
-		platform.InternalURLs = []string{site}
-	}
-	o := engine.Options{
-		Store: db, Platform: platform, MarkerKey: []byte(cfg.Sync.MarkerKey.Value()),
-		Workers: cfg.Sync.WorkersPerTracker, Critical: cfg.Reminders.Critical,
-		DeliveryTTL: cfg.Webhooks.DeliveryTTL, Logger: log, Now: now, Metrics: m,
-	}
-	for i := range cfg.Customers {
-		c := &cfg.Customers[i]
-		ct := tracker(c.ID, &c.Tracker)
-		ct.Name = c.Name
-		o.Customers = append(o.Customers, engine.Customer{
-			ID: c.ID, Name: c.Name, Tracker: ct,
-			Share: engine.Share{
-				SelectLabel: c.Share.SelectLabel, InboundLabel: c.Share.InboundLabel,
-				Description: engine.DescriptionMode(c.Share.Description), CommentPrefix: c.Share.CommentPrefix,
-			},
-		})
-	}
-	return o
-}
-
-// webSite is the address prefix of the platform tracker's web pages, which
-// must not cross to customers: the whole Jira site, or the repository or
-// project page on GitHub and GitLab (whose hosts customers may share).
-func webSite(t *config.Tracker) string {
-	u := strings.TrimRight(t.URL, "/")
-	switch t.Kind {
-	case "jira":
-		return u
-	case "github":
-		if u == "" || strings.EqualFold(u, "https://api.github.com") {
-			u = "https://github.com"
-		}
-		u = strings.TrimSuffix(u, "/api/v3")
-	case "gitlab":
-		if u == "" {
-			u = "https://gitlab.com"
-		}
-	default:
-		return ""
-	}
-	return u + "/" + strings.Trim(t.Project, "/")
 }
 
 // start runs the engine and the reminder service until stop.
@@ -164,22 +88,65 @@ func (g *generation) stop() {
 	<-g.done
 }
 
-// close releases the connectors' idle connections.
+// close releases the connectors.
 func (g *generation) close() {
-	for _, c := range g.conns {
-		_ = c.Close()
-	}
+	_ = g.eng.Close()
+	g.comments.close()
 }
 
-// commenter posts reminder comments through the generation's connectors.
-type commenter map[string]connectors.Connector
+// has reports whether id is one of the generation's trackers.
+func (g *generation) has(id string) bool {
+	_, ok := g.cfg.Tracker(id)
+	return ok
+}
+
+// commenter posts reminder comments. Its connectors are built on first use
+// (reminder comments are rare) with the same counted HTTP clients as the
+// engine's.
+type commenter struct {
+	cfg    *config.Config
+	client func(id string) *http.Client
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu    sync.Mutex
+	conns map[string]connectors.Connector
+}
 
 // AddComment implements remind.Commenter.
-func (c commenter) AddComment(ctx context.Context, trackerID, key, marker, body string) error {
-	conn := c[trackerID]
-	if conn == nil {
-		return fmt.Errorf("reminder comment: no tracker %q", trackerID)
+func (c *commenter) AddComment(ctx context.Context, trackerID, key, marker, body string) error {
+	conn, err := c.conn(trackerID)
+	if err != nil {
+		return err
 	}
-	_, err := conn.AddComment(ctx, key, marker, body)
+	_, err = conn.AddComment(ctx, key, marker, body)
 	return err
+}
+
+func (c *commenter) conn(id string) (connectors.Connector, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn := c.conns[id]; conn != nil {
+		return conn, nil
+	}
+	cc, err := c.cfg.Connector(id)
+	if err != nil {
+		return nil, fmt.Errorf("reminder comment: %w", err)
+	}
+	cc.HTTPClient, cc.Logger, cc.Now = c.client(id), c.log, c.now
+	conn, err := connectors.New(cc)
+	if err != nil {
+		return nil, fmt.Errorf("reminder comment: tracker %s: %w", id, err)
+	}
+	c.conns[id] = conn
+	return conn, nil
+}
+
+func (c *commenter) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		_ = conn.Close()
+	}
+	c.conns = map[string]connectors.Connector{}
 }

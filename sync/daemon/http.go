@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pmsync/pmsync/config"
 	"github.com/pmsync/pmsync/connectors"
@@ -45,9 +46,9 @@ func (d *Daemon) requireToken(h http.Handler) http.Handler {
 	}
 	want := sha256.Sum256(d.token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		sum := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pmsync"`)
 			http.Error(w, "unauthorized: send Authorization: Bearer <http.token>", http.StatusUnauthorized)
 			return
@@ -61,7 +62,7 @@ func (d *Daemon) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	g := d.cur.Load()
 	id := strings.TrimPrefix(r.URL.Path, engine.WebhookPath)
 	label := "unknown"
-	if _, ok := g.conns[id]; ok {
+	if g.has(id) {
 		label = id
 	}
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
@@ -103,14 +104,8 @@ func (d *Daemon) scrape() *scrapeState {
 	}
 	s := &scrapeState{status: g.eng.Status(), rates: map[string]connectors.RateState{}, now: d.now(),
 		ready: d.readiness().Ready(), db: d.db, trackers: g.cfg.TrackerIDs()}
-	for id, c := range g.conns {
-		s.rates[id] = c.RateLimit()
-	}
 	for _, ts := range s.status.Trackers {
-		if rs, ok := s.rates[ts.ID]; ok && ts.BlockedUntil.After(rs.BlockedUntil) {
-			rs.BlockedUntil = ts.BlockedUntil
-			s.rates[ts.ID] = rs
-		}
+		s.rates[ts.ID] = connectors.RateState{Remaining: d.metrics.rateRemaining(ts.ID), BlockedUntil: ts.BlockedUntil}
 	}
 	return s
 }
@@ -128,9 +123,14 @@ func (d *Daemon) dashboardInput() dashboard.Input {
 	if refresh < 0 {
 		refresh = 0
 	}
+	st := g.eng.Status()
+	blocked := map[string]time.Time{}
+	for _, ts := range st.Trackers {
+		blocked[ts.ID] = ts.BlockedUntil
+	}
 	in := dashboard.Input{
 		Title: "pmsync", PlatformName: cfg.Platform.Name, Policy: remind.PolicyFrom(cfg.Reminders),
-		QueueDepth: g.eng.Status().QueueDepth, Ready: rd.Ready(), Refresh: refresh, Now: d.now(),
+		QueueDepth: st.QueueDepth, Ready: rd.Ready(), Refresh: refresh, Now: d.now(),
 	}
 	for _, c := range cfg.Customers {
 		in.Customers = append(in.Customers, dashboard.Customer{ID: c.ID, Name: c.Name, Kind: c.Tracker.Kind})
@@ -138,14 +138,13 @@ func (d *Daemon) dashboardInput() dashboard.Input {
 	for _, id := range cfg.TrackerIDs() {
 		t, _ := cfg.Tracker(id)
 		r := d.book.get(id)
-		rs := g.conns[id].RateLimit()
 		name := cfg.Platform.Name
 		if cu, ok := cfg.Customer(id); ok {
 			name = cu.Name
 		}
 		in.Trackers = append(in.Trackers, dashboard.Tracker{
 			ID: id, Name: name, Kind: t.Kind, LastPoll: r.LastPoll, LastSuccess: r.LastSuccess, LastError: r.LastError,
-			Polls: r.Polls, Failures: r.Failures, RateRemaining: rs.Remaining, BlockedUntil: rs.BlockedUntil, Ready: ready[id],
+			Polls: r.Polls, Failures: r.Failures, RateRemaining: d.metrics.rateRemaining(id), BlockedUntil: blocked[id], Ready: ready[id],
 		})
 	}
 	return in

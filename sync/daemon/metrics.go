@@ -1,11 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pmsync/pmsync/config"
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/store"
 	"github.com/pmsync/pmsync/sync/engine"
@@ -40,12 +44,15 @@ type Metrics struct {
 
 	book       *trackerBook
 	reconciles atomic.Int64
+
+	rateMu sync.Mutex
+	rates  map[string]int // last rate-limit remaining seen per tracker
 }
 
 // newMetrics registers every instrument on a fresh registry. state is
 // called at each scrape for the values read from the running engine.
 func newMetrics(book *trackerBook, version, commit string, state func() *scrapeState) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry(), book: book}
+	m := &Metrics{Registry: prometheus.NewRegistry(), book: book, rates: map[string]int{}}
 	f := func(c prometheus.Collector) { m.Registry.MustRegister(c) }
 	m.apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pmsync_api_requests_total",
@@ -62,8 +69,8 @@ func newMetrics(book *trackerBook, version, commit string, state func() *scrapeS
 	}, []string{"tracker", "action"})
 	m.conflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pmsync_conflicts_total",
-		Help: "Conflicts resolved (both sides changed a one-way field), by customer and field.",
-	}, []string{"customer", "field"})
+		Help: "Conflicts resolved (both sides changed a field that flows one way; the authoritative side won), by customer.",
+	}, []string{"customer"})
 	m.reconcile = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "pmsync_reconcile_duration_seconds",
 		Help:    "Time to reconcile one link (read both sides, merge, write), by result (ok or error).",
@@ -101,6 +108,30 @@ func newMetrics(book *trackerBook, version, commit string, state func() *scrapeS
 	return m
 }
 
+// prepare creates the series of cfg's trackers and customers at zero, so
+// that they exist (and rate() works) before the first event.
+func (m *Metrics) prepare(cfg *config.Config) {
+	for _, id := range cfg.TrackerIDs() {
+		for _, a := range []string{engine.ActionCreate, engine.ActionUpdate, engine.ActionComment, engine.ActionEditComment} {
+			m.writes.WithLabelValues(id, a)
+		}
+		m.polls.WithLabelValues(id, "ok")
+		m.polls.WithLabelValues(id, "error")
+	}
+	for _, c := range cfg.Customers {
+		m.conflicts.WithLabelValues(c.ID)
+	}
+	for _, o := range []remind.Outcome{remind.OutcomeSent, remind.OutcomeFailed} {
+		for _, ch := range []string{"email", "chat"} {
+			m.digests.WithLabelValues("digest", ch, string(o))
+		}
+		m.digests.WithLabelValues("reminder", "comment", string(o))
+	}
+	for _, r := range []string{"ok", "error"} {
+		m.reconcile.WithLabelValues(r)
+	}
+}
+
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
@@ -110,8 +141,8 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Write(tracker, action string) { m.writes.WithLabelValues(tracker, action).Inc() }
 
 // Conflict implements engine.Metrics.
-func (m *Metrics) Conflict(customer string, field engine.Field) {
-	m.conflicts.WithLabelValues(customer, string(field)).Inc()
+func (m *Metrics) Conflict(customer string, _ engine.Field) {
+	m.conflicts.WithLabelValues(customer).Inc()
 }
 
 // Reconciled implements engine.Metrics.
@@ -146,14 +177,19 @@ func result(err error) string {
 	return "ok"
 }
 
+// errCutOff is the error of a tracker request refused or cancelled because
+// the daemon is shutting down and its drain time is over.
+var errCutOff = errors.New("pmsync is shutting down: request to the tracker cut off")
+
 // instrument returns an http.Client for tracker id whose requests are
 // counted by status and timed. base is the transport underneath (nil:
-// http.DefaultTransport's settings on a transport of its own).
-func (m *Metrics) instrument(id string, base http.RoundTripper) *http.Client {
+// http.DefaultTransport's settings on a transport of its own). Once cut
+// ends, requests in flight are cancelled and new ones fail at once.
+func (m *Metrics) instrument(id string, base http.RoundTripper, cut context.Context) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &countingTransport{base: base, id: id, m: m}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &countingTransport{base: base, id: id, m: m, cut: cut}}
 }
 
 // countingTransport counts and times every request to one tracker.
@@ -161,18 +197,71 @@ type countingTransport struct {
 	base http.RoundTripper
 	id   string
 	m    *Metrics
+	cut  context.Context
 }
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.cut.Err() != nil {
+		return nil, errCutOff
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(t.cut, cancel)
+	release := func() { stop(); cancel() }
 	start := time.Now()
-	resp, err := t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r.WithContext(ctx))
 	status := "error"
 	if err == nil {
 		status = strconv.Itoa(resp.StatusCode)
+		t.m.noteRate(t.id, resp.Header)
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	} else {
+		release()
+		if t.cut.Err() != nil {
+			err = errCutOff
+		}
 	}
 	t.m.apiRequests.WithLabelValues(t.id, status).Inc()
 	t.m.apiDuration.WithLabelValues(t.id).Observe(time.Since(start).Seconds())
 	return resp, err
+}
+
+// releasingBody ends a request's cut-off watch when its body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// noteRate remembers the rate-limit budget a response reports: GitHub and
+// Jira Cloud send X-RateLimit-Remaining, GitLab RateLimit-Remaining.
+func (m *Metrics) noteRate(id string, h http.Header) {
+	v := h.Get("X-RateLimit-Remaining")
+	if v == "" {
+		v = h.Get("RateLimit-Remaining")
+	}
+	n, err := strconv.Atoi(v)
+	if v == "" || err != nil || n < 0 {
+		return
+	}
+	m.rateMu.Lock()
+	m.rates[id] = n
+	m.rateMu.Unlock()
+}
+
+// rateRemaining returns the last budget tracker id reported, -1 if none.
+func (m *Metrics) rateRemaining(id string) int {
+	m.rateMu.Lock()
+	defer m.rateMu.Unlock()
+	if n, ok := m.rates[id]; ok {
+		return n
+	}
+	return -1
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the

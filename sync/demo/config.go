@@ -73,23 +73,34 @@ reminders:
   stale_after: 14d
 `))
 
-// writeConfig writes the demo configuration for the simulators into dir
-// and loads it back as pmsync would.
-func writeConfig(dir, listen string, s *Simulators, poll time.Duration) (*config.Config, error) {
+// ConfigText renders the demo configuration for the simulators: the bbolt
+// file at storePath, the listener at listen, polls every poll.
+func (s *Simulators) ConfigText(storePath, listen string, poll time.Duration) []byte {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]string{
-		"Store": filepath.Join(dir, "pmsync.db"), "Listen": listen, "Poll": poll.String(),
+		"Store": storePath, "Listen": listen, "Poll": poll.String(),
 		"Jira": s.Endpoint("platform").URL(), "GitHub": s.Endpoint("janecorp").URL(), "GitLab": s.Endpoint("acme-analytics").URL(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("demo: render configuration: %w", err)
+		panic("demo: configuration template: " + err.Error()) // the template is fixed and its data complete
 	}
+	return b.Bytes()
+}
+
+// LookupEnv resolves the environment variables the demo configuration
+// names (the simulators' credentials); other names are not set.
+func LookupEnv(name string) (string, bool) {
+	v, ok := demoEnv[name]
+	return v, ok
+}
+
+// writeConfig writes the demo configuration for the simulators into dir
+// and loads it back as pmsync would.
+func writeConfig(dir, listen string, s *Simulators, poll time.Duration) (*config.Config, error) {
+	text := s.ConfigText(filepath.Join(dir, "pmsync.db"), listen, poll)
 	path := filepath.Join(dir, "pmsync.yaml")
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(path, text, 0o600); err != nil {
 		return nil, fmt.Errorf("demo: write configuration: %w", err)
 	}
-	return config.Parse(b.Bytes(), path, func(k string) (string, bool) {
-		v, ok := demoEnv[k]
-		return v, ok
-	})
+	return config.Parse(text, path, LookupEnv)
 }
