@@ -10,8 +10,11 @@ export GOFLAGS ?= -mod=mod
 
 all: build
 
+VERSION   ?= $(shell git describe --tags 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/pmsync
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/pmsync
 
 ## test: everything CI runs — vet, the race-enabled unit/integration tests, the dashboard browser test.
 test: vet unit browser
