@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,20 +17,10 @@ import (
 	"time"
 
 	"github.com/pmsync/pmsync/config"
-	"github.com/pmsync/pmsync/connectors"
-	"github.com/pmsync/pmsync/connectors/jira"
 	"github.com/pmsync/pmsync/connectors/jira/jirafake"
 	"github.com/pmsync/pmsync/sync/daemon"
 	"github.com/pmsync/pmsync/sync/demo"
 )
-
-// The jira kind joins connectors/all with its connector; until it is
-// listed there, these tests register it themselves.
-func init() {
-	if !slices.Contains(connectors.Registered(), "jira") {
-		connectors.Register("jira", jira.Factory)
-	}
-}
 
 // lockedBuffer is a log sink the test can read while the daemon writes.
 type lockedBuffer struct {
