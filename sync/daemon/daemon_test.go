@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,18 +147,23 @@ func TestReadiness(t *testing.T) {
 
 // TestBearerToken listens (in the configuration) on every interface, so a
 // token guards everything but health, readiness and webhooks.
-func TestBearerToken(t *testing.T) {
-	const token = "s3cret-dashboard-token"
-	h := start(t, options{
+const token = "s3cret-dashboard-token"
+
+// withToken is a daemon configured to listen on every interface with
+// http.token set; it is handed a loopback listener, so nothing is exposed.
+func withToken(t *testing.T) *harness {
+	return start(t, options{
 		env: map[string]string{"PMSYNC_TEST_TOKEN": token},
 		edit: func(y string) string {
-			// The daemon is handed a loopback listener; the configuration
-			// says 0.0.0.0, which is what requires the token.
 			i := strings.Index(y, "http:\n  listen: ")
 			j := i + strings.Index(y[i:], "\nsync:")
 			return y[:i] + "http:\n  listen: 0.0.0.0:0\n  token_env: PMSYNC_TEST_TOKEN" + y[j:]
 		},
 	})
+}
+
+func TestBearerToken(t *testing.T) {
+	h := withToken(t)
 	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
 	ping, err := http.NewRequest(http.MethodPost, h.d.URL()+"/webhooks/janecorp", bytes.NewReader(body))
 	if err != nil {
@@ -189,6 +195,8 @@ func TestBearerToken(t *testing.T) {
 		{"/", "bearer " + token, http.StatusOK},
 		{"/metrics", "", http.StatusUnauthorized},
 		{"/metrics", "Bearer " + token, http.StatusOK},
+		{"/admin/backup", "", http.StatusUnauthorized},
+		{"/admin/backup", "Bearer nope", http.StatusUnauthorized},
 		{"/nope", "", http.StatusUnauthorized},
 		{"/nope", "Bearer " + token, http.StatusNotFound},
 	}
@@ -208,6 +216,44 @@ func TestBearerToken(t *testing.T) {
 	// /readyz answers without a token, ready or not.
 	if code, _ := h.get("/readyz"); code == http.StatusUnauthorized {
 		t.Errorf("GET /readyz without a token: got 401, want 200 or 503")
+	}
+}
+
+// TestBackup downloads a hot backup while the daemon syncs: it needs the
+// token, opens as a store, passes Check and holds the links; without a
+// configured token the endpoint is refused.
+func TestBackup(t *testing.T) {
+	h := withToken(t)
+	h.fileItems(3, "janecorp")
+	eventually(t, 20*time.Second, "3 links", func() string {
+		if n := h.links("janecorp"); n != 3 {
+			return "links: " + itoa(n)
+		}
+		return ""
+	})
+	code, body := h.get("/admin/backup", "Authorization", "Bearer "+token)
+	if code != http.StatusOK {
+		t.Fatalf("GET /admin/backup: got %d, want 200", code)
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatalf("open the backup: %v", err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Errorf("Check of the backup: %v", err)
+	}
+	if links, err := db.Links("janecorp"); err != nil || len(links) != 3 {
+		t.Errorf("links in the backup: got %d (%v), want 3", len(links), err)
+	}
+
+	open := start(t, options{})
+	if code, body := open.get("/admin/backup"); code != http.StatusForbidden || !strings.Contains(body, "http.token") {
+		t.Errorf("GET /admin/backup without a configured token: got %d %q, want 403 naming http.token", code, body)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 //	/healthz                200 while the process serves
 //	/readyz                 200 when the store is open and every tracker polled recently, else 503
 //	/metrics                Prometheus metrics
+//	/admin/backup           a consistent copy of the store (only with a token)
 //	/                       the dashboard
 //
 // With a token configured, every path but /healthz, /readyz and
@@ -34,6 +35,7 @@ func (d *Daemon) routes() http.Handler {
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) { d.readiness().write(w) })
 	mux.Handle("/metrics", d.requireToken(d.metrics.Handler()))
+	mux.Handle("/admin/backup", d.requireToken(http.HandlerFunc(d.serveBackup)))
 	dash := dashboard.NewHandler(d.db, d.dashboardInput, d.log)
 	mux.Handle("/", d.requireToken(dash))
 	return mux
@@ -55,6 +57,34 @@ func (d *Daemon) requireToken(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// serveBackup streams a hot backup of the store (bbolt's Tx.WriteTo in
+// one read transaction, so it is consistent while syncing goes on). It
+// holds every customer's data, so it is served only when http.token is
+// set, even on loopback.
+func (d *Daemon) serveBackup(w http.ResponseWriter, r *http.Request) {
+	if d.token == nil {
+		http.Error(w, "backups over HTTP need http.token; without one, stop pmsync and run 'pmsync store backup FILE'", http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// A large store takes longer than the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="pmsync-`+d.now().UTC().Format("20060102T150405Z")+`.db"`)
+	w.Header().Set("Cache-Control", "no-store")
+	start := time.Now()
+	n, err := d.db.Backup(w)
+	if err != nil {
+		d.log.Error("backup over HTTP failed; the copy sent is incomplete", "err", err, "bytes", n)
+		panic(http.ErrAbortHandler) // cut the connection: the client must not keep a truncated file
+	}
+	d.log.Info("backup sent", "bytes", n, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // serveWebhook hands a delivery to the current engine and counts the answer.
