@@ -6,27 +6,23 @@ import (
 	"time"
 
 	"github.com/pmsync/pmsync/connectors/jira/jirafake"
+	"github.com/pmsync/pmsync/sync/engine/scenario"
 )
 
-// The storage-latency incident: the postmortem of a regression in the
-// storage frontend's uncached reads, with action items on both sides.
-const Incident = "INC-2041"
-
-// The action items' titles.
+// The incident, its items' titles and the customer summaries are the
+// ones of the engine's end-to-end scenario, so the demo shows what the
+// tests prove.
 const (
-	TitleTests     = "Add uncached-read latency tests"
-	TitlePaging    = "Page on regional latency SLO"
-	TitleDocs      = "Document cache tiers"
-	TitleDashboard = "Dashboard for platform storage latency"
-	TitleDrill     = "Quarterly regional failover drill"
+	Incident       = scenario.Incident
+	TitleTests     = scenario.TitleTests
+	TitlePaging    = scenario.TitlePaging
+	TitleDocs      = scenario.TitleDocs
+	TitleDashboard = scenario.TitleDashboard
+	TitleDrill     = scenario.TitleDrill
 )
 
-// Internal text of the platform's items that must never reach a customer,
-// and the summary that may.
-const (
-	docsInternal = "Internal notes: the hot tier runs on storage-frontend-7 in rack B12; runbook at https://wiki.example.internal/storage/cache-tiers."
-	docsSummary  = "We will publish how the storage cache tiers work and what latency to expect from each, so you can plan dashboards and alerts."
-)
+// Internal text of the platform's items that must never reach a customer.
+const docsInternal = "Internal notes: the hot tier runs on storage-frontend-7 in rack B12; runbook at https://wiki.example.internal/storage/cache-tiers."
 
 // seeded is where the people of the story wrote their items.
 type seeded struct {
@@ -59,26 +55,26 @@ func seed(ctx context.Context, s *Simulators, now time.Time) (*seeded, error) {
 	}
 	var err error
 	if sd.tests, err = platform(TitleTests, "High",
-		"Cover reads that miss every cache tier.\n\nh2. Customer summary\nWe are adding latency tests for reads that miss the cache, so a regression like this one fails our release checks.",
+		"Cover reads that miss every cache tier.\n\nh2. Customer summary\n"+scenario.SummaryTests,
 		"", "type:prevent", "customer:janecorp", "customer:acme-analytics"); err != nil {
 		return nil, err
 	}
 	if sd.paging, err = platform(TitlePaging, "High",
-		"h2. Customer summary\nOur on-call is paged when regional read latency breaks its SLO, not only when errors rise.",
+		"h2. Customer summary\n"+scenario.SummaryPaging,
 		sd.pagingDue, "type:detect", "customer:janecorp"); err != nil {
 		return nil, err
 	}
-	if sd.docs, err = platform(TitleDocs, "Low", docsInternal+"\n\nh2. Customer summary\n"+docsSummary,
+	if sd.docs, err = platform(TitleDocs, "Low", docsInternal+"\n\nh2. Customer summary\n"+scenario.SummaryDocs,
 		"", "type:process", "customer:janecorp", "customer:acme-analytics"); err != nil {
 		return nil, err
 	}
 	if sd.dashboard, err = openGitHubIssue(ctx, s.Endpoint("janecorp").URL(), JaneCorpRepo, TitleDashboard,
-		"We want one dashboard with the platform's storage latency next to our own request latency.",
+		"One dashboard with the platform's storage latency next to our request latency.",
 		[]string{"share-with-platform", "P1", "type:detect", "incident:" + Incident}); err != nil {
 		return nil, err
 	}
 	if sd.drill, err = openGitLabIssue(ctx, s.Endpoint("acme-analytics").URL(), AcmeProject, TitleDrill,
-		"Practise failing over to the second region every quarter, with the platform's storage in the loop.",
+		scenario.DescDrill,
 		[]string{"share-with-platform", "priority::2", "type::process", "incident::" + Incident}); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/connectors/gitlab/gitlabfake"
 	"github.com/pmsync/pmsync/store"
+	"github.com/pmsync/pmsync/sync/engine/scenario"
 	"github.com/pmsync/pmsync/sync/remind"
 )
 
@@ -196,7 +197,7 @@ func (d *Demo) checkMirrored(ctx context.Context, sd *seeded) error {
 				return fmt.Errorf("%s's copy %s is titled %q, want %q", c, mk, it.Title, titles[key])
 			}
 			if key == sd.docs {
-				if !strings.Contains(it.Description, "We will publish how the storage cache tiers work") {
+				if !strings.Contains(it.Description, scenario.SummaryDocs) {
 					return fmt.Errorf("%s's copy %s lacks the customer summary", c, mk)
 				}
 				if strings.Contains(it.Description, "storage-frontend-7") || strings.Contains(it.Description, "wiki.example.internal") {
