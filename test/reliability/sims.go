@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,8 +57,8 @@ type SimOptions struct {
 	// Latency delays every simulator answer (real time).
 	Latency time.Duration
 	// SearchLag is how long the search indexes of GitHub and Jira Cloud
-	// lag behind writes.
-	SearchLag time.Duration
+	// lag behind writes; JiraSearchLag, when set, overrides it for Jira.
+	SearchLag, JiraSearchLag time.Duration
 	// GitHubCreatesPerMinute is GitHub's secondary limit on content
 	// creation (the simulator's and the connector's pacing); 0 turns both
 	// off, as tests that are not about it want.
@@ -114,6 +115,9 @@ func startJira(tb testing.TB, id string, flavor jirafake.Flavor, project string,
 	}
 	if fo.Now == nil {
 		fo.Now = time.Now
+	}
+	if o.JiraSearchLag != 0 {
+		fo.SearchLag = o.JiraSearchLag
 	}
 	srv := jirafake.Start(fo)
 	tb.Cleanup(srv.Close)
@@ -252,13 +256,28 @@ type Snapshot struct {
 }
 
 // Observe reads every item of tracker t through conn (a connector without
-// faults), with comments when withComments.
-func Observe(ctx context.Context, conn connectors.Connector, withComments bool) (*Snapshot, error) {
-	ch, err := conn.Changes(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("observe: list items: %w", err)
+// faults), with comments when withComments. Jira items are listed from the
+// simulator and read one by one, because Jira Cloud's search lags.
+func (t *SimTracker) Observe(ctx context.Context, conn connectors.Connector, withComments bool) (*Snapshot, error) {
+	snap := &Snapshot{Comments: map[string][]connectors.Comment{}}
+	if t.Jira != nil {
+		for _, k := range t.Jira.Keys() {
+			it, err := conn.Get(ctx, k)
+			if errors.Is(err, connectors.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("observe: get %s: %w", k, err)
+			}
+			snap.Items = append(snap.Items, *it)
+		}
+	} else {
+		ch, err := conn.Changes(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("observe: list items: %w", err)
+		}
+		snap.Items = dedupe(ch.Items)
 	}
-	snap := &Snapshot{Items: dedupe(ch.Items), Comments: map[string][]connectors.Comment{}}
 	if withComments {
 		for _, it := range snap.Items {
 			cs, err := conn.ListComments(ctx, it.Ref.Key)
