@@ -32,7 +32,7 @@ type ChaosOptions struct {
 
 // ChaosStats counts what a ChaosTransport did.
 type ChaosStats struct {
-	Requests, Forwarded                       int
+	Requests, Forwarded                        int
 	ServerErrors, TooMany, Hangs, Resets, Lost int
 	// Violations lists requests that arrived while the tracker's latest
 	// Retry-After (injected or real) had not expired.
