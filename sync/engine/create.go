@@ -32,31 +32,23 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 	target := r.side[ms]
 	marker := r.markerFor(origin)
 	want := values(r.c, origin, r.origin, r.origin)
-	if r.dry {
-		found, err := target.g.FindByMarker(ctx, marker, connectors.FindHint{})
-		switch {
-		case err == nil:
-			r.link = r.newLink(marker, origin, found, nil)
-			return true, nil
-		case !errors.Is(err, connectors.ErrNotFound):
-			return false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
-		}
-		r.wrote(ms, connectors.Ref{Tracker: target.ID}, ActionCreate, setFields(want))
-		return false, r.planComments(ctx, origin)
-	}
 	in, err := r.e.st.Intent(marker)
+	resumed := err == nil
 	switch {
-	case err == nil:
+	case resumed:
 		in.Attempts++
 	case errors.Is(err, store.ErrNotFound):
 		in = &store.Intent{ID: marker, Customer: r.c.ID, Origin: origin.Ref, Target: target.ID, CreatedAt: r.e.clock.Now()}
 	default:
 		return false, err
 	}
+	if r.dry {
+		return r.planCreate(ctx, target, marker, in, resumed, want)
+	}
 	if err := r.e.st.PutIntent(in); err != nil {
 		return false, fmt.Errorf("record intent: %w", err)
 	}
-	mirror, adopted, err := r.findOrCreate(ctx, target, marker, in, want)
+	mirror, adopted, err := r.findOrCreate(ctx, target, marker, findHint(in, resumed), want)
 	if err != nil {
 		return false, err
 	}
@@ -79,8 +71,8 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 // findOrCreate looks for the mirror carrying marker and creates it only
 // when it is not there. A failed create leaves the intent, so the next
 // attempt looks again before creating.
-func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *store.Intent, want Values) (*connectors.Item, bool, error) {
-	found, err := target.g.FindByMarker(ctx, marker, connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)})
+func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, hint connectors.FindHint, want Values) (*connectors.Item, bool, error) {
+	found, err := target.g.FindByMarker(ctx, marker, hint)
 	switch {
 	case err == nil:
 		return found, true, nil
@@ -96,6 +88,40 @@ func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *
 		return nil, false, fmt.Errorf("create mirror in %s: %w", target.ID, err)
 	}
 	return mirror, false, nil
+}
+
+// findHint bounds the look for a mirror. After an earlier attempt (an
+// intent found in the store) the mirror may have been created at any time
+// since that intent, give or take clock skew. On a first attempt nothing
+// can have been created since the intent was written a moment ago: a
+// mirror could only predate it (a store restored from an old backup), and
+// then it is old enough for the tracker's search to see; bounding the
+// listing at the intent keeps a burst of creates from listing each other
+// over and over.
+func findHint(in *store.Intent, resumed bool) connectors.FindHint {
+	if resumed {
+		return connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)}
+	}
+	return connectors.FindHint{CreatedAfter: in.CreatedAt}
+}
+
+// planCreate plans, in a dry run, the creation of a mirror: a mirror
+// already there (from an attempt whose answer was lost) is adopted in
+// memory so the plan goes on with its fields and comments.
+func (r *rec) planCreate(ctx context.Context, target *trk, marker string, in *store.Intent, resumed bool, want Values) (bool, error) {
+	origin := r.item[r.origin]
+	if resumed {
+		found, err := target.g.FindByMarker(ctx, marker, findHint(in, true))
+		switch {
+		case err == nil:
+			r.link = r.newLink(marker, origin, found, nil)
+			return true, nil
+		case !errors.Is(err, connectors.ErrNotFound):
+			return false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
+		}
+	}
+	r.wrote(r.mirror(), connectors.Ref{Tracker: target.ID}, ActionCreate, setFields(want))
+	return false, r.planComments(ctx, origin)
 }
 
 // complete records the new link and drops its intent in one transaction.
