@@ -379,7 +379,7 @@ func TestShutdownMidSync(t *testing.T) {
 
 	h.sims.GitHub.SetLatency(0)
 	h.sims.GitLab.SetLatency(0)
-	h2 := start(t, options{dir: h.dir, sims: h.sims, rps: 500})
+	h2 := start(t, options{dir: h.dir, sims: h.sims, rps: 500, progress: 100 * time.Millisecond})
 	eventually(t, 30*time.Second, "sync finished after restart", func() string {
 		if got := h2.links("janecorp") + h2.links("acme-analytics"); got != 2*n {
 			return "links: " + itoa(got)

@@ -92,12 +92,13 @@ func (d *Daemon) isDone() bool {
 // progress logs how a long sync advances: while links wait in the queue
 // for longer than one ProgressEvery, it logs every ProgressEvery how many
 // were reconciled since the queue last was empty, out of how many, and
-// once more when the queue is empty again.
+// once more when the queue is empty again. While nothing is reconciled it
+// does not even look at the queue (the engine's status reads every link).
 func (d *Daemon) progress(ctx context.Context) {
 	t := time.NewTicker(d.opts.ProgressEvery)
 	defer t.Stop()
 	var busy bool
-	var base float64
+	var base, last float64
 	var started time.Time
 	for {
 		select {
@@ -106,11 +107,12 @@ func (d *Daemon) progress(ctx context.Context) {
 		case <-t.C:
 		}
 		g := d.cur.Load()
-		if g == nil {
+		done := d.metrics.reconciled()
+		if g == nil || (!busy && done == last) {
 			continue
 		}
+		last = done
 		depth := g.eng.Status().QueueDepth
-		done := d.metrics.reconciled()
 		switch {
 		case depth > 0 && !busy:
 			busy, base, started = true, done, time.Now()
