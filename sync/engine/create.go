@@ -127,6 +127,7 @@ func (r *rec) planCreate(ctx context.Context, target *trk, marker string, in *st
 // complete records the new link and drops its intent in one transaction.
 func (r *rec) complete(marker string, l *store.Link) error {
 	err := r.e.st.CompleteIntent(marker, l)
+	r.e.linkGen.Add(1)
 	if errors.Is(err, store.ErrNotFound) { // another pass completed it first
 		stored, lerr := r.e.st.Link(r.c.ID, marker)
 		if lerr != nil {

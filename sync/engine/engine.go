@@ -33,6 +33,9 @@ type Engine struct {
 
 	pollMu sync.Mutex
 	polls  map[string]*PollInfo
+
+	linkGen atomic.Uint64 // counts link writes, for the status cache
+	stats   statusCache
 }
 
 // trk is a tracker with the engine's request discipline around it.

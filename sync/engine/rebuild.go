@@ -82,7 +82,9 @@ func (e *Engine) Rebuild(ctx context.Context, progress func(done, total int)) (*
 		if err != nil {
 			return res, fmt.Errorf("engine: rebuild: link of %s: %w", m.Ref, err)
 		}
-		if err := e.st.PutLink(l); err != nil {
+		err = e.st.PutLink(l)
+		e.linkGen.Add(1)
+		if err != nil {
 			return res, fmt.Errorf("engine: rebuild: %w", err)
 		}
 		res.Links++

@@ -142,6 +142,7 @@ func (r *rec) noteError(err error) {
 	if serr := r.e.st.PutLink(r.link); serr != nil {
 		r.log.Warn("cannot record the sync error on the link", "err", serr)
 	}
+	r.e.linkGen.Add(1) // after the write: a status read in between is redone
 }
 
 // save stores the link when the reconcile changed it (never in a dry run).
@@ -159,7 +160,9 @@ func (r *rec) save(err error) error {
 	if !r.dirty {
 		return nil
 	}
-	if err := r.e.st.PutLink(r.link); err != nil {
+	err = r.e.st.PutLink(r.link)
+	r.e.linkGen.Add(1)
+	if err != nil {
 		return fmt.Errorf("save link: %w", err)
 	}
 	r.dirty = false

@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/pmsync/pmsync/connectors"
@@ -60,16 +61,14 @@ type TrackerStatus struct {
 // tracker the last poll; the work queue depth.
 func (e *Engine) Status() Status {
 	var st Status
-	for _, c := range e.custs {
-		cs := CustomerStatus{ID: c.ID, Name: c.Name, QueueDepth: c.q.depth()}
+	custs, err := e.linkCounts()
+	if err != nil {
+		st.Error = err.Error()
+	}
+	for i, c := range e.custs {
+		cs := custs[i]
+		cs.QueueDepth = c.q.depth()
 		st.QueueDepth += cs.QueueDepth
-		links, err := e.st.Links(c.ID)
-		if err != nil {
-			st.Error = err.Error()
-		}
-		for _, l := range links {
-			e.countLink(&cs, l)
-		}
 		st.Customers = append(st.Customers, cs)
 	}
 	if in, err := e.st.Intents(); err == nil {
@@ -94,6 +93,46 @@ func (e *Engine) Status() Status {
 		st.Trackers = append(st.Trackers, ts)
 	}
 	return st
+}
+
+// statusMaxAge is how long link counts are reused while links change; with
+// no change they are reused until one happens. Reading every link costs
+// time with many of them, and the dashboard and /metrics ask often.
+const statusMaxAge = time.Second
+
+// statusCache holds the last link counts.
+type statusCache struct {
+	mu    sync.Mutex
+	gen   uint64
+	at    time.Time
+	custs []CustomerStatus
+	err   error
+}
+
+// linkCounts returns the per-customer link counts, from the cache when no
+// link changed since (or they are less than statusMaxAge old).
+func (e *Engine) linkCounts() ([]CustomerStatus, error) {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	gen, now := e.linkGen.Load(), e.clock.Now()
+	if e.stats.custs != nil && (e.stats.gen == gen || now.Sub(e.stats.at) < statusMaxAge) {
+		return slices.Clone(e.stats.custs), e.stats.err
+	}
+	var custs []CustomerStatus
+	var firstErr error
+	for _, c := range e.custs {
+		cs := CustomerStatus{ID: c.ID, Name: c.Name}
+		links, err := e.st.Links(c.ID)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		for _, l := range links {
+			e.countLink(&cs, l)
+		}
+		custs = append(custs, cs)
+	}
+	e.stats.gen, e.stats.at, e.stats.custs, e.stats.err = gen, now, custs, firstErr
+	return slices.Clone(custs), firstErr
 }
 
 func (e *Engine) countLink(cs *CustomerStatus, l *store.Link) {
