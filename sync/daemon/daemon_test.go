@@ -107,9 +107,13 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v: got %v, want %s", tt.name, tt.labels, v, tt.want)
 		}
 	}
+	_, page := h.get("/")
 	for _, secret := range []string{"demo-github-token", "demo-gitlab-token", "demo-jira-token", "demo-webhook-secret"} {
 		if strings.Contains(body, secret) {
 			t.Errorf("/metrics contains a secret")
+		}
+		if strings.Contains(page, secret) {
+			t.Errorf("the dashboard contains a secret")
 		}
 	}
 }

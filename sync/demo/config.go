@@ -54,7 +54,7 @@ customers:
       webhook_secret_env: PMSYNC_DEMO_WEBHOOK_SECRET
     share:
       description: summary
-      comment_prefix: "For customers:"   # platform comments starting with this are copied
+      comment_prefix: "[customer]"   # platform comments starting with this are copied
   - id: acme-analytics
     name: Acme Analytics
     tracker:
@@ -66,7 +66,7 @@ customers:
       webhook_secret_env: PMSYNC_DEMO_WEBHOOK_SECRET
     share:
       description: summary
-      comment_prefix: "For customers:"
+      comment_prefix: "[customer]"
 reminders:
   critical: [P0, P1]
   due_after: {P0: 7d, P1: 30d, P2: 90d}

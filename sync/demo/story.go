@@ -28,7 +28,7 @@ type step struct {
 
 // The comments of the story.
 const (
-	sharedComment   = "For customers: Latency tests run in staging now; production rollout on Thursday."
+	sharedComment   = "[customer] Latency tests run in staging now; production rollout on Thursday."
 	internalComment = "Canary blocked by cache node 7 again; keep this between us."
 	customerComment = "Which regional latency threshold pages your on-call?"
 )
@@ -57,7 +57,7 @@ func (d *Demo) story(sd *seeded) []step {
 				}
 				return d.sims.Jira.AddComment(sd.tests, "priya", internalComment, false)
 			},
-			Expect: "pmsync copies the comment marked for customers to both of them, attributed to Example Cloud; the internal note stays in Jira.",
+			Expect: "pmsync copies the [customer] comment to both customers, attributed to Example Cloud; the internal note stays in Jira.",
 			Check: func(ctx context.Context) error {
 				return d.checkMirrorComment(ctx, sd.tests, "Latency tests run in staging now", "Example Cloud", "cache node 7")
 			},
