@@ -13,6 +13,7 @@ import (
 
 	"github.com/pmsync/pmsync/config"
 	"github.com/pmsync/pmsync/store"
+	"github.com/pmsync/pmsync/sync/engine"
 	"github.com/pmsync/pmsync/sync/remind"
 )
 
@@ -87,6 +88,11 @@ type Daemon struct {
 	// tracker request still running is cancelled then (see instrument).
 	cutCtx context.Context
 	cut    context.CancelFunc
+
+	statusMu  sync.Mutex // guards the cached engine status (see status)
+	statusVal engine.Status
+	statusGen *generation
+	statusAt  time.Time
 
 	cur      atomic.Pointer[generation]
 	reloadMu sync.Mutex // one reload (or shutdown) at a time

@@ -132,7 +132,7 @@ func (d *Daemon) scrape() *scrapeState {
 	if g == nil {
 		return nil
 	}
-	s := &scrapeState{status: g.eng.Status(), rates: map[string]connectors.RateState{}, now: d.now(),
+	s := &scrapeState{status: d.status(g), rates: map[string]connectors.RateState{}, now: d.now(),
 		ready: d.readiness().Ready(), db: d.db, trackers: g.cfg.TrackerIDs()}
 	for _, ts := range s.status.Trackers {
 		s.rates[ts.ID] = connectors.RateState{Remaining: d.metrics.rateRemaining(ts.ID), BlockedUntil: ts.BlockedUntil}
@@ -153,7 +153,7 @@ func (d *Daemon) dashboardInput() dashboard.Input {
 	if refresh < 0 {
 		refresh = 0
 	}
-	st := g.eng.Status()
+	st := d.status(g)
 	blocked := map[string]time.Time{}
 	for _, ts := range st.Trackers {
 		blocked[ts.ID] = ts.BlockedUntil
@@ -178,4 +178,19 @@ func (d *Daemon) dashboardInput() dashboard.Input {
 		})
 	}
 	return in
+}
+
+// statusTTL is how long one engine status serves /metrics, the dashboard
+// and the progress log: the engine reads every link to make one.
+const statusTTL = 2 * time.Second
+
+// status returns the engine status of g, at most statusTTL old.
+func (d *Daemon) status(g *generation) engine.Status {
+	d.statusMu.Lock()
+	defer d.statusMu.Unlock()
+	if d.statusGen == g && time.Since(d.statusAt) < statusTTL {
+		return d.statusVal
+	}
+	d.statusVal, d.statusGen, d.statusAt = g.eng.Status(), g, time.Now()
+	return d.statusVal
 }

@@ -112,7 +112,7 @@ func (d *Daemon) progress(ctx context.Context) {
 			continue
 		}
 		last = done
-		depth := g.eng.Status().QueueDepth
+		depth := d.status(g).QueueDepth
 		switch {
 		case depth > 0 && !busy:
 			busy, base, started = true, done, time.Now()
