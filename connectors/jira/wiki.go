@@ -32,6 +32,8 @@ var (
 // MarkdownToWiki converts a Markdown body to Jira wiki markup.
 func MarkdownToWiki(md string) string {
 	md = strings.ReplaceAll(md, "\r\n", "\n")
+	md = strings.ReplaceAll(md, "\r", "\n") // a lone CR ends a line too
+	md = strings.ReplaceAll(md, "\x00", "\uFFFD") // Jira cannot store NUL
 	lines := strings.Split(md, "\n")
 	var out []string
 	mdBlocks(lines, &out)
@@ -155,13 +157,16 @@ func isTableRow(line string) bool {
 
 // mdTable converts a pipe table (header, separator, rows).
 func mdTable(lines []string, i int, out *[]string) int {
-	*out = append(*out, "||"+strings.Join(mapCells(splitCells(lines[i]), mdInline), "||")+"||")
+	*out = append(*out, "||"+strings.Join(mapCells(splitCells(lines[i]), mdCell), "||")+"||")
 	j := i + 2
 	for ; j < len(lines) && isTableRow(lines[j]); j++ {
-		*out = append(*out, "|"+strings.Join(mapCells(splitCells(lines[j]), mdInline), "|")+"|")
+		*out = append(*out, "|"+strings.Join(mapCells(splitCells(lines[j]), mdCell), "|")+"|")
 	}
 	return j
 }
+
+// mdCell converts a table cell, which a delimiter follows.
+func mdCell(s string) string { return mdInlineAt(s, 1) }
 
 // splitCells splits a table row on unescaped pipes, trimming the outer ones.
 func splitCells(row string) []string {

@@ -34,8 +34,16 @@ func mdInline(s string) string { return mdInlineAt(s, 0) }
 
 func mdInlineAt(s string, depth int) string {
 	var b strings.Builder
+	inner := depth > 0
 	if depth > maxInlineDepth {
-		writeWikiText(&b, s, s, 0)
+		for i := 0; i < len(s); i++ {
+			if s[i] == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]) {
+				writeWikiChar(&b, s[i+1], prevOf(s, i), s[i+2:], inner)
+				i++
+				continue
+			}
+			writeWikiChar(&b, s[i], prevOf(s, i), s[i+1:], inner)
+		}
 		return b.String()
 	}
 	miss, clear := misses{}, map[string]int{}
@@ -62,7 +70,7 @@ func mdInlineAt(s string, depth int) string {
 		c := s[i]
 		switch {
 		case c == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]):
-			writeWikiText(&b, s[i+1:i+2], s, i+1)
+			writeWikiChar(&b, s[i+1], prevOf(s, i), s[i+2:], inner)
 			i += 2
 		case c == '`':
 			n := runLen(s, i, '`')
@@ -117,7 +125,7 @@ func mdInlineAt(s string, depth int) string {
 				i += n + 1
 				continue
 			}
-			writeWikiText(&b, "!", s, i)
+			writeWikiText(&b, "!", s, i, inner)
 			i++
 		case c == '[':
 			if text, url, n := mdLink(s[i:]); n > 0 {
@@ -129,7 +137,7 @@ func mdInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeWikiText(&b, "[", s, i)
+			writeWikiText(&b, "[", s, i, inner)
 			i++
 		case (c == '*' || c == '_') && i+1 < len(s) && s[i+1] == c:
 			if inner, n := mdDelimited(s, i, s[i:i+2]); n > 0 {
@@ -137,7 +145,7 @@ func mdInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeWikiText(&b, s[i:i+2], s, i)
+			writeWikiText(&b, s[i:i+2], s, i, inner)
 			i += 2
 		case c == '*' || c == '_':
 			if inner, n := mdDelimited(s, i, s[i:i+1]); n > 0 {
@@ -145,7 +153,7 @@ func mdInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeWikiText(&b, s[i:i+1], s, i)
+			writeWikiText(&b, s[i:i+1], s, i, inner)
 			i++
 		case c == '~' && strings.HasPrefix(s[i:], "~~"):
 			if inner, n := mdDelimited(s, i, "~~"); n > 0 {
@@ -153,7 +161,7 @@ func mdInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeWikiText(&b, "~~", s, i)
+			writeWikiText(&b, "~~", s, i, inner)
 			i += 2
 		case (c == 'h' || c == 'H') && isURLStart(s[i:]) && (i == 0 || !isWordByte(s[i-1])):
 			n := urlLen(s[i:])
@@ -161,7 +169,7 @@ func mdInlineAt(s string, depth int) string {
 			i += n
 		default:
 			_, size := utf8.DecodeRuneInString(s[i:])
-			writeWikiText(&b, s[i:i+size], s, i)
+			writeWikiText(&b, s[i:i+size], s, i, inner)
 			i += size
 		}
 	}
@@ -170,36 +178,38 @@ func mdInlineAt(s string, depth int) string {
 
 // writeWikiText writes literal text taken from line at pos, escaping the
 // characters that wiki markup would read as formatting there.
-func writeWikiText(b *strings.Builder, text, line string, pos int) {
+func writeWikiText(b *strings.Builder, text, line string, pos int, inner bool) {
 	for k := 0; k < len(text); k++ {
-		writeWikiChar(b, text[k], byteBefore(line, pos+k), line[min(pos+k+1, len(line)):])
+		writeWikiChar(b, text[k], prevOf(line, pos+k), line[min(pos+k+1, len(line)):], inner)
 	}
 }
 
 // writeWikiChar writes the literal character c, whose neighbours in the
-// source are prev (0 at the start) and rest.
-func writeWikiChar(b *strings.Builder, c, prev byte, rest string) {
+// source are prev (0 at the start) and rest. inner says the text is inside
+// markup (emphasis, a link text, a table cell), so its end is followed by a
+// delimiter.
+func writeWikiChar(b *strings.Builder, c, prev byte, rest string, inner bool) {
+	if next := firstByte(rest); c == '\\' && (isASCIIPunct(next) || (next == 0 && inner)) {
+		// Wiki markup cannot write a backslash before punctuation: that is
+		// an escape ("\\\\" a line break). A fullwidth reverse solidus
+		// looks the same and means nothing to either markup.
+		b.WriteString("\uFF3C")
+		return
+	}
 	if needsWikiEscape(c, prev, rest) {
 		b.WriteByte('\\')
 	}
 	b.WriteByte(c)
-	if next := firstByte(rest); c == '\\' && next != 0 && isASCIIPunct(next) {
-		// Wiki markup cannot write a backslash before punctuation (that is
-		// an escape, and "\\\\" a line break): a space keeps it literal.
-		b.WriteByte(' ')
-	}
 }
 
-// byteBefore returns the source character before pos, looking through a
-// Markdown backslash escape so that "\\*" is judged by what precedes it.
-func byteBefore(line string, pos int) byte {
-	if pos >= 1 && pos < len(line) && line[pos-1] == '\\' && isASCIIPunct(line[pos]) {
-		pos--
-	}
-	if pos == 0 {
+// prevOf returns the character before s[i], 0 at the start of the line.
+// For an escaped character the caller passes the backslash's position, so
+// "\\*" is judged by what precedes the backslash.
+func prevOf(s string, i int) byte {
+	if i <= 0 || i > len(s) {
 		return 0
 	}
-	return line[pos-1]
+	return s[i-1]
 }
 
 func needsWikiEscape(c, prev byte, rest string) bool {
@@ -208,7 +218,7 @@ func needsWikiEscape(c, prev byte, rest string) bool {
 	case '{', '}', '[', ']', '|':
 		return true
 	case '!':
-		return next != 0 && next != ' ' && next != '!' && strings.IndexByte(rest, '!') >= 0
+		return next != 0 && !isSpace(next) && next != '!' && strings.IndexByte(rest, '!') >= 0
 	case '?':
 		return next == '?'
 	case '-':
@@ -242,8 +252,21 @@ func firstByte(rest string) byte {
 }
 
 func isBoundary(c byte) bool {
-	return c == ' ' || c == '\t' || (isASCIIPunct(c) && c != '\\')
+	return isSpace(c) || (isASCIIPunct(c) && c != '\\')
 }
+
+// escaped reports whether s[i] follows an odd run of backslashes, so that
+// "\\\\*" is an escaped backslash before a live "*".
+func escaped(s string, i int) bool {
+	n := 0
+	for i-n-1 >= 0 && s[i-n-1] == '\\' {
+		n++
+	}
+	return n%2 == 1
+}
+
+// isSpace is the white space both converters treat alike.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
 func isWikiSpecial(c byte) bool {
 	return strings.IndexByte(`*_-+^~?{}[]|!#\`, c) >= 0
@@ -269,7 +292,7 @@ func escapeWikiCode(code string) string {
 func mdDelimited(s string, i int, delim string, clear map[string]int) (string, int) {
 	d := len(delim)
 	start := i + d
-	if start >= len(s) || s[start] == ' ' || s[start] == '\t' {
+	if start >= len(s) || isSpace(s[start]) {
 		return "", 0
 	}
 	if delim[0] == '_' && i > 0 && isWordByte(s[i-1]) {
@@ -277,7 +300,11 @@ func mdDelimited(s string, i int, delim string, clear map[string]int) (string, i
 	}
 	j := max(start+1, clear[delim])
 	for ; j+d <= len(s) && j-start <= maxSpan; j++ {
-		if s[j-1] == '\\' || s[j:j+d] != delim || s[j-1] == ' ' {
+		if s[j] == '`' && !escaped(s, j) {
+			j = skipCodeSpan(s, j, start+maxSpan) // code spans bind tighter
+			continue
+		}
+		if s[j:j+d] != delim || isSpace(s[j-1]) || escaped(s, j) {
 			continue
 		}
 		if d == 1 && j+1 < len(s) && s[j+1] == delim[0] {
@@ -295,6 +322,27 @@ func mdDelimited(s string, i int, delim string, clear map[string]int) (string, i
 		return "", -1
 	}
 	return "", 0
+}
+
+// skipCodeSpan returns the index of the last backtick of the code span
+// opening at s[j] (searching no further than limit), or the end of the
+// opening run when it has no closer.
+func skipCodeSpan(s string, j, limit int) int {
+	n := runLen(s, j, '`')
+	fence := s[j : j+n]
+	for k := j + n; k < len(s) && k < limit; {
+		off := strings.Index(s[k:min(len(s), limit)], fence)
+		if off < 0 {
+			break
+		}
+		k += off
+		if m := runLen(s, k, '`'); m == n {
+			return k + n - 1
+		} else {
+			k += m
+		}
+	}
+	return j + n - 1
 }
 
 // mdLink parses [text](url "title") at the start of s.

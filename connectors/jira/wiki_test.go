@@ -151,6 +151,14 @@ var rough = []string{
 	"0\n* --",
 	"\\\\*!!*",
 	"00*000!)*!",
+	"```\n\r\r\r\n```",
+	"# 0 # #",
+	"<strong>0</strong>**\t**\t*",
+	"\x00**\x00**",
+	"*\\\\*!0**",
+	"[|0](0)",
+	" **\\\\***",
+	"*0*0`_ `*0*",
 }
 
 func TestMarkdownRoundTripStable(t *testing.T) {

@@ -21,6 +21,8 @@ var (
 // WikiToMarkdown converts Jira wiki markup to Markdown.
 func WikiToMarkdown(w string) string {
 	w = strings.ReplaceAll(w, "\r\n", "\n")
+	w = strings.ReplaceAll(w, "\r", "\n") // a lone CR ends a line too
+	w = strings.ReplaceAll(w, "\x00", "\uFFFD") // Jira cannot store NUL
 	var out []string
 	wikiBlocks(strings.Split(w, "\n"), &out)
 	return strings.Join(out, "\n")
@@ -55,7 +57,11 @@ func wikiBlocks(lines []string, out *[]string) {
 		case wHeadingRE.MatchString(line):
 			m := wHeadingRE.FindStringSubmatch(line)
 			n, _ := strconv.Atoi(m[1])
-			*out = append(*out, strings.TrimRight(strings.Repeat("#", n)+" "+wikiInline(m[2]), " "))
+			text := strings.TrimRight(wikiInline(m[2]), " \t")
+			if h := strings.TrimRight(text, "#"); h != text && (h == "" || h[len(h)-1] == ' ' || h[len(h)-1] == '\t') {
+				text = h + "\\" + text[len(h):] // a trailing " #" would close the heading
+			}
+			*out = append(*out, strings.TrimRight(strings.Repeat("#", n)+" "+text, " "))
 			list.reset()
 		case wBqRE.MatchString(line):
 			*out = append(*out, quoteLine(wikiInline(wBqRE.FindStringSubmatch(line)[1])))

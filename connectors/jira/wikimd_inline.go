@@ -34,7 +34,12 @@ func wikiInlineAt(s string, depth int) string {
 	var b strings.Builder
 	if depth > maxInlineDepth {
 		for i := 0; i < len(s); i++ {
-			writeMDChar(&b, s[i], byteBefore(s, i), s[i+1:])
+			if s[i] == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]) {
+				writeMDChar(&b, s[i+1], prevOf(s, i), s[i+2:])
+				i++
+				continue
+			}
+			writeMDChar(&b, s[i], prevOf(s, i), s[i+1:])
 		}
 		return b.String()
 	}
@@ -47,7 +52,7 @@ func wikiInlineAt(s string, depth int) string {
 			b.WriteString("<br>")
 			i += 2
 		case c == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]):
-			writeMDChar(&b, s[i+1], byteBefore(s, i+1), s[i+2:])
+			writeMDChar(&b, s[i+1], prevOf(s, i), s[i+2:])
 			i += 2
 		case c == '{' && strings.HasPrefix(s[i:], "{{"):
 			end := -1
@@ -84,7 +89,7 @@ func wikiInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			writeMDChar(&b, c, prevOf(s, i), s[i+1:])
 			i++
 		case c == '!':
 			if md, n := wikiImage(s[i:]); n > 0 {
@@ -92,7 +97,7 @@ func wikiInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			writeMDChar(&b, c, prevOf(s, i), s[i+1:])
 			i++
 		case wikiEffects[c][0] != "":
 			inner, n := "", 0
@@ -111,7 +116,7 @@ func wikiInlineAt(s string, depth int) string {
 				i += n
 				continue
 			}
-			writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+			writeMDChar(&b, c, prevOf(s, i), s[i+1:])
 			i++
 		case (c == 'h' || c == 'H') && isURLStart(s[i:]) && (i == 0 || !isWordByte(s[i-1])):
 			n := urlLen(s[i:])
@@ -120,7 +125,7 @@ func wikiInlineAt(s string, depth int) string {
 		default:
 			_, size := utf8.DecodeRuneInString(s[i:])
 			if size == 1 {
-				writeMDChar(&b, c, byteBefore(s, i), s[i+1:])
+				writeMDChar(&b, c, prevOf(s, i), s[i+1:])
 			} else {
 				b.WriteString(s[i : i+size])
 			}
@@ -136,7 +141,7 @@ func wikiInlineAt(s string, depth int) string {
 // when no closer exists anywhere after i. clear works as in mdDelimited.
 func wikiDelimited(s string, i int, clear map[string]int) (string, int) {
 	c := s[i]
-	if i > 0 && !isBoundary(s[i-1]) || i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == c {
+	if i > 0 && !isBoundary(s[i-1]) || i+1 >= len(s) || isSpace(s[i+1]) || s[i+1] == c {
 		return "", 0
 	}
 	if c == '-' && strings.HasPrefix(s[i:], "->") {
@@ -145,10 +150,13 @@ func wikiDelimited(s string, i int, clear map[string]int) (string, int) {
 	key := string(c)
 	j := max(i+2, clear[key])
 	for ; j < len(s) && j-i <= maxSpan; j++ {
-		if s[j-1] == '\\' {
-			continue
+		if lim := min(len(s), i+maxSpan); strings.HasPrefix(s[j:], "{{") && j+2 <= lim && !escaped(s, j) {
+			if end := strings.Index(s[j+2:lim], "}}"); end >= 0 {
+				j += end + 3 // monospace binds tighter than effects
+				continue
+			}
 		}
-		if s[j] == c && s[j-1] != ' ' && (j+1 == len(s) || isBoundary(firstByte(s[j+1:]))) {
+		if s[j] == c && !isSpace(s[j-1]) && !escaped(s, j) && (j+1 == len(s) || isBoundary(firstByte(s[j+1:]))) {
 			clear[key] = j
 			return s[i+1 : j], j + 1 - i
 		}
@@ -162,7 +170,13 @@ func wikiDelimited(s string, i int, clear map[string]int) (string, int) {
 
 // wikiLink converts [text|url], [url], [~user] at the start of s.
 func wikiLink(s string) (string, int) {
-	end := strings.IndexByte(s[:min(len(s), maxSpan)], ']')
+	end := -1
+	for j := 1; j < len(s) && j < maxSpan; j++ {
+		if s[j] == ']' && !escaped(s, j) {
+			end = j
+			break
+		}
+	}
 	if end < 0 {
 		return "", 0
 	}
@@ -170,16 +184,37 @@ func wikiLink(s string) (string, int) {
 	if inner == "" || strings.ContainsAny(inner, "[\n") {
 		return "", 0
 	}
-	parts := strings.Split(inner, "|")
+	var parts []string
+	start := 0
+	for j := 0; j < len(inner); j++ {
+		if inner[j] == '|' && !escaped(inner, j) {
+			parts = append(parts, inner[start:j])
+			start = j + 1
+		}
+	}
+	parts = append(parts, inner[start:])
 	switch {
-	case len(parts) >= 2 && parts[1] != "":
+	case len(parts) >= 2 && isLinkTarget(strings.TrimSpace(parts[1])):
 		return "[" + wikiInlineAt(parts[0], maxInlineDepth) + "](" + strings.TrimSpace(parts[1]) + ")", end + 1
-	case strings.HasPrefix(inner, "~"):
-		return "@" + strings.TrimPrefix(strings.TrimPrefix(inner, "~"), "accountid:"), end + 1
-	case isURLStart(inner) || strings.HasPrefix(strings.ToLower(inner), "mailto:"):
+	case len(parts) == 1 && strings.HasPrefix(inner, "~") && isLinkTarget(inner[1:]):
+		return "@" + strings.TrimPrefix(inner[1:], "accountid:"), end + 1
+	case len(parts) == 1 && (isURLStart(inner) || strings.HasPrefix(strings.ToLower(inner), "mailto:")) && isLinkTarget(inner):
 		return "<" + inner + ">", end + 1
 	}
 	return "", 0
+}
+
+// isLinkTarget reports whether t can be a Markdown link destination as is.
+func isLinkTarget(t string) bool {
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c <= ' ' || strings.IndexByte("()[]|<>\\`", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // wikiImage converts !target! and !target|options! at the start of s.
@@ -256,7 +291,10 @@ func writeMDChar(b *strings.Builder, c, prev byte, rest string) {
 	esc := false
 	switch c {
 	case '\\':
-		esc = next != 0 && isASCIIPunct(next)
+		// Before punctuation it would escape it; at the end of a line it
+		// would be a hard line break, at the end of emphasis escape the
+		// closing delimiter.
+		esc = next == 0 || isASCIIPunct(next)
 	case '`', '[', ']':
 		esc = true
 	case '*':
