@@ -32,7 +32,7 @@ var (
 // MarkdownToWiki converts a Markdown body to Jira wiki markup.
 func MarkdownToWiki(md string) string {
 	md = strings.ReplaceAll(md, "\r\n", "\n")
-	md = strings.ReplaceAll(md, "\r", "\n") // a lone CR ends a line too
+	md = strings.ReplaceAll(md, "\r", "\n")       // a lone CR ends a line too
 	md = strings.ReplaceAll(md, "\x00", "\uFFFD") // Jira cannot store NUL
 	lines := strings.Split(md, "\n")
 	var out []string

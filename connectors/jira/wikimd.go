@@ -21,7 +21,7 @@ var (
 // WikiToMarkdown converts Jira wiki markup to Markdown.
 func WikiToMarkdown(w string) string {
 	w = strings.ReplaceAll(w, "\r\n", "\n")
-	w = strings.ReplaceAll(w, "\r", "\n") // a lone CR ends a line too
+	w = strings.ReplaceAll(w, "\r", "\n")       // a lone CR ends a line too
 	w = strings.ReplaceAll(w, "\x00", "\uFFFD") // Jira cannot store NUL
 	var out []string
 	wikiBlocks(strings.Split(w, "\n"), &out)
