@@ -231,6 +231,14 @@ func (p *pass) process(ctx context.Context, c *cust, k workKey, attempts int) {
 	}
 	log.Warn("reconcile failed", "attempts", attempts+1, "err", describe(err))
 	p.plan.fail(Failure{Customer: c.ID, Origin: k.Origin, Error: describe(err)})
+	if !p.dry && ctx.Err() == nil {
+		// Recorded, so that the poll covering it may move on (the link,
+		// if there is one, also holds the error).
+		ev := store.AuditEvent{Time: p.e.clock.Now(), Customer: c.ID, Tracker: k.Origin.Tracker, Action: ActionError, Detail: describe(err)}
+		if aerr := p.e.st.Audit(ev); aerr != nil {
+			log.Warn("cannot append to the audit log", "err", aerr)
+		}
+	}
 	c.q.done(k, err, retryable, time.Time{})
 }
 

@@ -239,3 +239,31 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Errorf("dry run after convergence plans %+v (err %v), want nothing", p.Writes, err)
 	}
 }
+
+func TestPermanentFailureRecorded(t *testing.T) {
+	w := newWorld(t, "jane")
+	w.plat.Open("A", "", actionL, "customer:jane")
+	w.cust["jane"].Inject(conformance.Fault{Op: conformance.OpCreate, Status: http.StatusUnprocessableEntity})
+	p, err := w.eng.SyncOnce(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Failures) != 1 || w.cust["jane"].Count() != 0 {
+		t.Fatalf("failures %+v, jane items %d; want one failure and no item", p.Failures, w.cust["jane"].Count())
+	}
+	evs, err := w.db.AuditLog("jane", memory.Epoch.AddDate(-1, 0, 0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) == 0 || evs[len(evs)-1].Action != ActionError {
+		t.Errorf("audit = %+v, want an error event", evs)
+	}
+	// The watermark moved on: the failure is recorded, not lost.
+	if wm, _ := w.db.Watermark(PlatformID); wm == "" {
+		t.Errorf("watermark not stored after a permanent failure")
+	}
+	w.converge() // the next pass creates it (the fault is gone)
+	if n := w.cust["jane"].Count(); n != 1 {
+		t.Errorf("jane has %d items after the fault passed, want 1", n)
+	}
+}

@@ -22,6 +22,7 @@ const (
 	ActionConflict    = "conflict"     // a change on the side without authority lost
 	ActionBroken      = "broken"       // a side was deleted or became inaccessible
 	ActionRestored    = "restored"     // a broken link's sides are both readable again
+	ActionError       = "error"        // an item could not be synced (after the last attempt)
 )
 
 // Write is one write to a tracker that a sync made or, in a dry run, would
