@@ -83,6 +83,7 @@ type SimTracker struct {
 	GitHub  *githubfake.Fake   // set for GitHub
 	GitLab  *gitlabfake.Server // set for GitLab
 	Jira    *jirafake.Server   // set for Jira
+	project string
 	now     func() time.Time
 	opts    SimOptions
 }
@@ -121,7 +122,7 @@ func startJira(tb testing.TB, id string, flavor jirafake.Flavor, project string,
 	}
 	srv := jirafake.Start(fo)
 	tb.Cleanup(srv.Close)
-	return &SimTracker{ID: id, Kind: "jira-" + string(flavor), URL: srv.URL(), Backend: srv, Jira: srv, now: srv.Now, opts: o}
+	return &SimTracker{ID: id, Kind: "jira-" + string(flavor), URL: srv.URL(), Backend: srv, Jira: srv, project: project, now: srv.Now, opts: o}
 }
 
 func startGitHub(tb testing.TB, id string, o SimOptions) *SimTracker {
@@ -152,7 +153,7 @@ func startGitHub(tb testing.TB, id string, o SimOptions) *SimTracker {
 	}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(func() { srv.Close(); _ = f.Close() })
-	return &SimTracker{ID: id, Kind: "github", URL: srv.URL + "/", Backend: f, GitHub: f, now: f.Now, opts: o}
+	return &SimTracker{ID: id, Kind: "github", URL: srv.URL + "/", Backend: f, GitHub: f, project: "janecorp/reliability", now: f.Now, opts: o}
 }
 
 func startGitLab(tb testing.TB, id string, o SimOptions) *SimTracker {
@@ -162,19 +163,11 @@ func startGitLab(tb testing.TB, id string, o SimOptions) *SimTracker {
 	}
 	srv := gitlabfake.Start(gitlabfake.Options{Token: TokenOf(id), Projects: []string{"acme/ops"}, Now: now, Latency: o.Latency, MaxPerPage: o.PageSize})
 	tb.Cleanup(srv.Close)
-	return &SimTracker{ID: id, Kind: "gitlab", URL: srv.URL(), Backend: srv, GitLab: srv, now: srv.Now, opts: o}
+	return &SimTracker{ID: id, Kind: "gitlab", URL: srv.URL(), Backend: srv, GitLab: srv, project: "acme/ops", now: srv.Now, opts: o}
 }
 
 // Project is the tracker's project, repository or project key.
-func (t *SimTracker) Project() string {
-	switch t.Kind {
-	case "github":
-		return "janecorp/reliability"
-	case "gitlab":
-		return "acme/ops"
-	}
-	return t.Jira.Project()
-}
+func (t *SimTracker) Project() string { return t.project }
 
 // Config is the connector configuration of the tracker with client hc
 // (nil: a client with a 10 s timeout).
@@ -200,31 +193,31 @@ func (t *SimTracker) Config(hc *http.Client, logger *slog.Logger) connectors.Con
 }
 
 // Conn builds a connector on the tracker with client hc (nil: a plain
-// client) and logger (nil: discard).
+// client) and logger (nil: discard); it is closed at cleanup.
 func (t *SimTracker) Conn(tb testing.TB, hc *http.Client, logger *slog.Logger) connectors.Connector {
 	tb.Helper()
+	c, err := t.NewConn(hc, logger)
+	if err != nil {
+		tb.Fatalf("connector for %s: %v", t.ID, err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// NewConn builds a connector on the tracker with client hc and logger.
+func (t *SimTracker) NewConn(hc *http.Client, logger *slog.Logger) (connectors.Connector, error) {
 	cfg := t.Config(hc, logger)
-	var (
-		c   connectors.Connector
-		err error
-	)
 	switch t.Kind {
 	case "github":
 		cpm := float64(t.opts.GitHubCreatesPerMinute)
 		if cpm <= 0 {
 			cpm = 1e9
 		}
-		c, err = github.New(cfg, github.Options{CreatesPerMinute: cpm})
+		return github.New(cfg, github.Options{CreatesPerMinute: cpm})
 	case "gitlab":
-		c, err = gitlab.New(cfg)
-	default:
-		c, err = jira.New(cfg)
+		return gitlab.New(cfg)
 	}
-	if err != nil {
-		tb.Fatalf("connector for %s: %v", t.ID, err)
-	}
-	tb.Cleanup(func() { _ = c.Close() })
-	return c
+	return jira.New(cfg)
 }
 
 // EngineOptions returns engine options for the world with the given
@@ -256,11 +249,11 @@ type Snapshot struct {
 }
 
 // Observe reads every item of tracker t through conn (a connector without
-// faults), with comments when withComments. Jira items are listed from the
-// simulator and read one by one, because Jira Cloud's search lags.
+// faults), with comments when withComments. The items of a Jira Cloud
+// site whose search lags are listed from the simulator and read one by one.
 func (t *SimTracker) Observe(ctx context.Context, conn connectors.Connector, withComments bool) (*Snapshot, error) {
 	snap := &Snapshot{Comments: map[string][]connectors.Comment{}}
-	if t.Jira != nil {
+	if t.Kind == "jira-cloud" && (t.opts.SearchLag > 0 || t.opts.JiraSearchLag > 0) {
 		for _, k := range t.Jira.Keys() {
 			it, err := conn.Get(ctx, k)
 			if errors.Is(err, connectors.ErrNotFound) {
