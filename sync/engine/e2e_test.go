@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/pmsync/pmsync/connectors"
-	"github.com/pmsync/pmsync/connectors/jira/jirafake"
 	"github.com/pmsync/pmsync/store"
 	"github.com/pmsync/pmsync/sync/engine"
 	sc "github.com/pmsync/pmsync/sync/engine/scenario"
@@ -161,24 +160,9 @@ func TestStorageLatencyIncidentEndToEnd(t *testing.T) {
 
 	// The story: statuses on both sides, comments both ways, an item
 	// unshared from Acme, a mirror deleted by JaneCorp.
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := sc.Story(x.sims, sd, x.db); err != nil {
+		t.Fatal(err)
 	}
-	must(x.sims.Jira.Transition(sd.Tests, "In Progress", ""))
-	must(x.sims.Jira.Transition(sd.Paging, "Done", "Done"))
-	must(x.sims.GitHub.SetState(sd.Dashboard, "closed", "completed"))
-	must(x.sims.Jira.AddComment(sd.Tests, "sam", sc.CommentPrefix+" The tests land with next week's release.", false))
-	must(x.sims.Jira.AddComment(sd.Tests, "sam", "Internal: "+sc.InternalCanary+" the cache team missed it.", false))
-	must(x.sims.Jira.AddComment(sd.Tests, "priya", sc.CommentPrefix+" restricted "+sc.InternalCanary, true))
-	must(x.sims.GitHub.AddComment(janeTests, "alice", "Thanks! We will watch for it. "+sc.JaneCanary, false))
-	must(x.sims.GitLab.AddComment(sd.Drill, "dana", "Drill scheduled for March.", false))
-	labels := []string{sc.ActionLabel, "incident:" + sc.Incident, "type:process", "customer:" + sc.Jane}
-	must(x.sims.Jira.Edit(sd.Docs, jirafake.IssueInput{Labels: &labels}))
-	janeDocs := x.link(sc.Jane, sd.Docs).Remote.Ref.Key
-	must(x.sims.GitHub.Delete(janeDocs))
 	x.converge()
 
 	// Status from the owner's side.
@@ -197,21 +181,21 @@ func TestStorageLatencyIncidentEndToEnd(t *testing.T) {
 
 	// Comments: attribution, prefix, restriction, no echo, no cross-tenant.
 	jc := x.comments(sc.Jane, janeTests)
-	if len(jc) != 2 || !hasComment(jc, "(Example Cloud) wrote:", "The tests land with next week's release.") {
+	if len(jc) != 2 || !hasComment(jc, "(Example Cloud) wrote:", sc.CommentPlatformShared) {
 		t.Errorf("JaneCorp's mirror comments = %q, want its own and the shared platform one", jc)
 	}
 	if hasComment(jc, sc.CommentPrefix) {
 		t.Errorf("the share prefix crossed: %q", jc)
 	}
 	pc := x.comments(sc.Platform, sd.Tests)
-	if len(pc) != 4 || !hasComment(pc, "alice (JaneCorp) wrote:", "We will watch for it.") {
+	if len(pc) != 4 || !hasComment(pc, "alice (JaneCorp) wrote:", sc.CommentJane) {
 		t.Errorf("platform comments = %q, want 3 own and JaneCorp's", pc)
 	}
 	ac := x.comments(sc.Acme, acmeTests)
 	if len(ac) != 1 || hasComment(ac, "JaneCorp") {
 		t.Errorf("Acme's mirror comments = %q, want only the shared platform one", ac)
 	}
-	if pd := x.comments(sc.Platform, x.link(sc.Acme, sd.Drill).Platform.Ref.Key); !hasComment(pd, "(Acme Analytics) wrote:", "Drill scheduled for March.") {
+	if pd := x.comments(sc.Platform, x.link(sc.Acme, sd.Drill).Platform.Ref.Key); !hasComment(pd, "(Acme Analytics) wrote:", sc.CommentAcme) {
 		t.Errorf("platform mirror of Acme's drill comments = %q", pd)
 	}
 
