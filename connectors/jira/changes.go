@@ -20,13 +20,18 @@ import (
 
 // Incremental listing. JQL "updated >=" takes a date with minute precision
 // and reads it in the API user's time zone (their profile setting). So the
-// connector reads that zone once from /myself, formats the cursor in it,
-// floors it to the minute and reads back Config.Overlap (default 2 m) for
-// clock skew and, on Cloud, for the search index lag: the overlap must
-// exceed the lag for no update to be missed. Rows already returned are
-// dropped by (id, updated), which the cursor carries for the overlap window.
-// When the zone is unknown the cursor is formatted at UTC-12, the earliest
-// zone, which re-reads more but never misses.
+// connector reads that zone once from /myself, formats the cursor in it and
+// floors it to the minute. When the zone is unknown the cursor is formatted
+// at UTC-12, the earliest zone, which re-reads more but never misses.
+//
+// The next poll starts at min(latest updated seen, previous poll's start −
+// index lag) − Config.Overlap (default 2 m, for clock skew). The index lag
+// is 0 on Data Center and cloudIndexLag on Cloud, whose search index lags
+// writes by seconds to minutes while reconcileIssues shows pmsync's own
+// writes at once: an issue a person changed just before pmsync's own write
+// may become searchable after the poll that saw pmsync's, and must still be
+// inside the next poll's window. Rows already returned are dropped by
+// (id, updated), which the cursor carries for the re-read window.
 
 const (
 	cursorPrefix = "jira1."
@@ -39,6 +44,8 @@ const (
 	dcPageOverlap = 5
 	// maxSeen bounds the (id, updated) pairs a cursor carries.
 	maxSeen = 5000
+	// cloudIndexLag is how long Cloud's search index may lag a write.
+	cloudIndexLag = 10 * time.Minute
 	// recentWindow is how long a written issue id is passed to Cloud's
 	// reconcileIssues (read-after-write), at most 50 of them.
 	recentWindow = 10 * time.Minute
@@ -47,8 +54,21 @@ const (
 
 // cursor is the state of Changes between calls.
 type cursor struct {
-	Max  time.Time `json:"t"`           // the latest updated time seen
-	Seen []string  `json:"s,omitempty"` // "id@unixmilli" of rows in the overlap window
+	Max    time.Time `json:"t"`           // the latest updated time seen
+	Polled time.Time `json:"p,omitempty"` // when the previous poll started (connector clock)
+	Seen   []string  `json:"s,omitempty"` // "id@unixmilli" of rows in the re-read window
+}
+
+// from is where the next poll starts; zero means from the beginning.
+func (c cursor) from(lag, overlap time.Duration) time.Time {
+	if c.Max.IsZero() {
+		return time.Time{}
+	}
+	bound := c.Max
+	if !c.Polled.IsZero() && c.Polled.Add(-lag).Before(bound) {
+		bound = c.Polled.Add(-lag)
+	}
+	return bound.Add(-overlap)
 }
 
 func decodeCursor(s string) (cursor, error) {
@@ -101,10 +121,8 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 	if err != nil {
 		return nil, err
 	}
-	var from time.Time
-	if !state.Max.IsZero() {
-		from = state.Max.Add(-c.overlap)
-	}
+	polled := c.now()
+	from := state.from(c.indexLag, c.overlap)
 	raws, err := c.search(ctx, op, c.changesJQL(from, loc))
 	if err != nil {
 		return nil, err
@@ -119,7 +137,7 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 		if err != nil {
 			return nil, err
 		}
-		c.noteKey(it.Ref.Key)
+		c.noteKey(it.ID, it.Ref.Key)
 		k := seenKey(it)
 		if seen[k] {
 			continue
@@ -129,7 +147,8 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 		state.Max = later(state.Max, it.UpdatedAt)
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].UpdatedAt.Before(items[j].UpdatedAt) })
-	state.Seen = keepSeen(seen, state.Max.Add(-c.overlap).Add(-time.Minute))
+	state.Polled = polled
+	state.Seen = keepSeen(seen, state.from(c.indexLag, c.overlap).Add(-time.Minute))
 	return &connectors.Changes{Items: items, Cursor: state.encode(), Requests: int(n.Load())}, nil
 }
 

@@ -30,6 +30,7 @@ func TestChangesUserZoneMinuteBoundary(t *testing.T) {
 		for _, tc := range tests {
 			me := jirafake.User{AccountID: "557058:bot", Name: "bot", DisplayName: "bot", TimeZone: tc.zone}
 			e := newEnv(t, jirafake.Options{Flavor: fl, Me: me}, func(cfg *connectors.Config) { cfg.Overlap = time.Nanosecond })
+			e.c.indexLag = 0     // this test is about zones and minutes, not index lag
 			base := e.fake.Now() // 08:59:30 UTC
 			a := e.create(t, "", "a").Ref.Key
 			b := e.create(t, "", "b").Ref.Key
@@ -81,6 +82,7 @@ func TestChangesUnknownZone(t *testing.T) {
 	for _, zone := range []string{"America/Los_Angeles", "Pacific/Kiritimati"} {
 		me := jirafake.User{AccountID: "557058:bot", Name: "bot", DisplayName: "bot", TimeZone: zone}
 		e := newEnv(t, jirafake.Options{Me: me, HideTimeZone: true}, func(cfg *connectors.Config) { cfg.Overlap = time.Nanosecond })
+		e.c.indexLag = 0
 		a := e.create(t, "", "a").Ref.Key
 		first, err := e.c.Changes(ctxT(t), "")
 		if err != nil || !slices.Equal(keys(first.Items), []string{a}) {
@@ -168,6 +170,42 @@ func TestChangesUnderSearchLag(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestChangesIndexLagBehindOwnWrites: a person's edit lags in Cloud's index
+// while pmsync's own later write is visible at once (reconcileIssues). The
+// cursor must not move past the person's edit: a poll after the index caught
+// up still lists it, for index lags up to cloudIndexLag.
+func TestChangesIndexLagBehindOwnWrites(t *testing.T) {
+	for _, lag := range []time.Duration{time.Minute, 5 * time.Minute, cloudIndexLag} {
+		e := newEnv(t, jirafake.Options{Flavor: jirafake.Cloud, SearchLag: lag}, nil)
+		first, err := e.c.Changes(ctxT(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		person, err := e.fake.CreateIssue("", jirafake.IssueInput{Summary: ptr("a person's item")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.fake.Advance(3 * time.Minute)
+		own := e.create(t, "", "pmsync's mirror").Ref.Key
+		seen := map[string]int{}
+		cur := first.Cursor
+		for range 15 {
+			e.fake.Advance(time.Minute)
+			ch, err := e.c.Changes(ctxT(t), cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range ch.Items {
+				seen[it.Ref.Key]++
+			}
+			cur = ch.Cursor
+		}
+		if seen[own] != 1 || seen[person] != 1 {
+			t.Errorf("lag %v: 15 polls listed %s %d times and %s %d times, want each once", lag, own, seen[own], person, seen[person])
+		}
+	}
+}
 
 // TestDCPagingWhileUpdating: offset paging on Data Center shifts rows when
 // an issue is updated between two pages; the overlapping pages must not

@@ -140,6 +140,6 @@ func (c *Connector) newestIndexed(ctx context.Context, op string) (int, error) {
 		}
 	}
 	n := keyNumber(c.project, key)
-	c.noteKey(key)
+	c.noteKey("", key)
 	return n, nil
 }

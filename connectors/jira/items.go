@@ -33,7 +33,7 @@ func (c *Connector) getRaw(ctx context.Context, op, key string) (*rawIssue, erro
 	if _, err := c.call(ctx, op, http.MethodGet, issuePath(key), nil, &r); err != nil {
 		return nil, err
 	}
-	c.noteKey(r.Key)
+	c.noteKey(r.ID, r.Key)
 	return &r, nil
 }
 
@@ -85,7 +85,7 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	if created.Key == "" {
 		return nil, connectors.Errorf(connectors.CodeTemporary, op, fmt.Errorf("Jira answered the create without an issue key"))
 	}
-	c.noteKey(created.Key)
+	c.noteKey(created.ID, created.Key)
 	c.noteWrite(created.ID)
 	c.log.Debug("created issue", "key", created.Key)
 	if it.Status != "" && it.Status != connectors.StatusOpen {

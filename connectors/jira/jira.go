@@ -106,12 +106,14 @@ type Connector struct {
 	doneName  string // configured transition name for done
 	wontDo    string // configured won't-do resolution
 	overlap   time.Duration
-	hookKey   []byte // webhook secret; nil refuses every delivery
+	indexLag  time.Duration // how long search may lag a write (Cloud)
+	hookKey   []byte        // webhook secret; nil refuses every delivery
 
 	mu      sync.Mutex
 	loc     *time.Location // the API user's zone, nil until read
 	rate    connectors.RateState
 	highest int                  // highest issue number seen in the project
+	keys    map[string]string    // issue id → key, for webhooks naming only the id
 	recent  map[string]time.Time // ids this connector wrote lately (Cloud reconcile)
 }
 
@@ -137,7 +139,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 		id: cfg.ID, flavor: cfg.Flavor, project: cfg.Project, site: u.String(),
 		now: cfg.Clock(), log: cfg.Log().With("tracker", cfg.ID, "kind", Kind),
 		issueType: cfg.JiraIssueType, doneName: cfg.JiraDoneTransition, wontDo: cfg.JiraWontDoResolution,
-		overlap: cfg.OverlapOrDefault(), recent: map[string]time.Time{},
+		overlap: cfg.OverlapOrDefault(), recent: map[string]time.Time{}, keys: map[string]string{},
 		rate: connectors.RateState{Remaining: -1},
 	}
 	if cfg.WebhookSecret != "" {
@@ -145,6 +147,9 @@ func New(cfg connectors.Config) (*Connector, error) {
 	}
 	if c.issueType == "" {
 		c.issueType = "Task"
+	}
+	if cfg.Flavor == FlavorCloud {
+		c.indexLag = cloudIndexLag
 	}
 	if c.labels, err = jiraLabels(cfg.Labels); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -246,8 +251,12 @@ func (c *Connector) op(format string, args ...any) string {
 	return "jira: " + fmt.Sprintf(format, args...)
 }
 
-// noteKey remembers the highest issue number seen, for FindByMarker.
-func (c *Connector) noteKey(key string) {
+// maxKnownIDs bounds the id → key map; when full it starts over.
+const maxKnownIDs = 100000
+
+// noteKey remembers the highest issue number seen, for FindByMarker, and
+// which key an issue id has, for webhooks that name only the id.
+func (c *Connector) noteKey(id, key string) {
 	n := keyNumber(c.project, key)
 	if n == 0 {
 		return
@@ -257,6 +266,22 @@ func (c *Connector) noteKey(key string) {
 	if n > c.highest {
 		c.highest = n
 	}
+	if id != "" {
+		if len(c.keys) >= maxKnownIDs {
+			c.keys = map[string]string{}
+		}
+		c.keys[id] = key
+	}
+}
+
+// keyOfID returns the key of an issue id seen before, or the id itself.
+func (c *Connector) keyOfID(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if key, ok := c.keys[id]; ok {
+		return key
+	}
+	return id
 }
 
 // noteWrite remembers an issue id this connector wrote, so that Cloud

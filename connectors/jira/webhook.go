@@ -30,8 +30,13 @@ type webhookPayload struct {
 	WebhookEvent string      `json:"webhookEvent"`
 	TypeName     string      `json:"issue_event_type_name"`
 	Issue        *struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
+		ID     string `json:"id"`
+		Key    string `json:"key"`
+		Fields struct {
+			Project struct {
+				Key string `json:"key"`
+			} `json:"project"`
+		} `json:"fields"`
 	} `json:"issue"`
 	Comment *struct {
 		ID   string `json:"id"`
@@ -40,6 +45,9 @@ type webhookPayload struct {
 }
 
 // ParseWebhook authenticates a delivery and says which issue it concerns.
+// A delivery that names the issue only by id (old Server comment events)
+// gets the key when this connector has seen the issue, else the id, which
+// Get accepts too (and answers with the key).
 func (c *Connector) ParseWebhook(r *http.Request, body []byte) (*connectors.WebhookEvent, error) {
 	op := c.op("webhook for %s", c.id)
 	if err := c.authenticate(r, body); err != nil {
@@ -62,20 +70,33 @@ func (c *Connector) ParseWebhook(r *http.Request, body []byte) (*connectors.Webh
 	if !isIssueEvent(p.WebhookEvent) {
 		return ev, nil // another event (worklog, version, ...): nothing to reconcile
 	}
-	key := ""
+	key, project := "", ""
 	switch {
 	case p.Issue != nil && p.Issue.Key != "":
-		key = p.Issue.Key
+		key, project = p.Issue.Key, projectOf(p.Issue.Key)
 	case p.Issue != nil && p.Issue.ID != "":
-		key = p.Issue.ID
+		key, project = c.keyOfID(p.Issue.ID), p.Issue.Fields.Project.Key
 	case p.Comment != nil:
-		key = issueIDOfComment(p.Comment.Self)
+		key = c.keyOfID(issueIDOfComment(p.Comment.Self))
 	}
 	if key == "" || !issueRefRE.MatchString(key) {
 		return nil, connectors.Errorf(connectors.CodeInvalid, op, errNoIssue)
 	}
+	if project != "" && project != c.project {
+		// Admin webhooks fire for every project unless filtered: an issue
+		// of another project is none of this tracker's business.
+		return ev, nil
+	}
 	ev.Keys = []string{key}
 	return ev, nil
+}
+
+// projectOf returns the project part of an issue key ("PLAT" of "PLAT-7").
+func projectOf(key string) string {
+	if i := strings.LastIndexByte(key, '-'); i > 0 {
+		return key[:i]
+	}
+	return ""
 }
 
 func isIssueEvent(e string) bool {

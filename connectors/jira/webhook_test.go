@@ -150,3 +150,37 @@ func TestParseWebhookDeliveryID(t *testing.T) {
 		t.Errorf("worklog event: got %v, %v; want no keys and no error", ev4, err)
 	}
 }
+
+func TestParseWebhookOtherProject(t *testing.T) {
+	c := hookConnector(t, FlavorDataCenter, hookSecret)
+	tests := []struct {
+		body string
+		want []string
+	}{
+		{`{"webhookEvent":"jira:issue_updated","issue":{"id":"77001","key":"HR-7"}}`, nil},
+		{`{"webhookEvent":"jira:issue_updated","issue":{"id":"77001","fields":{"project":{"key":"HR"}}}}`, nil},
+		{`{"webhookEvent":"jira:issue_updated","issue":{"id":"77001","key":"TEST-7"}}`, []string{"TEST-7"}},
+		{`{"webhookEvent":"jira:issue_updated","issue":{"id":"77001","fields":{"project":{"key":"TEST"}}}}`, []string{"77001"}},
+		{`{"webhookEvent":"jira:issue_updated","issue":{"id":"77001"}}`, []string{"77001"}},
+	}
+	for _, tc := range tests {
+		ev, err := c.ParseWebhook(delivery(t, FlavorDataCenter, []byte(tc.body), "", true), []byte(tc.body))
+		if err != nil || !slices.Equal(ev.Keys, tc.want) {
+			t.Errorf("%s: got %v, %v; want keys %v", tc.body, ev, err, tc.want)
+		}
+	}
+}
+
+// TestParseWebhookIDToKey: old Server comment events name the issue only by
+// id; the connector answers with the key of an issue it has seen.
+func TestParseWebhookIDToKey(t *testing.T) {
+	e := newEnv(t, jirafake.Options{Flavor: jirafake.DataCenter}, nil)
+	it := e.create(t, "", "seen")
+	for _, tc := range []struct{ id, want string }{{it.ID, it.Ref.Key}, {"99999", "99999"}} {
+		body := []byte(`{"timestamp":1,"webhookEvent":"comment_created","comment":{"self":"http://x/rest/api/2/issue/` + tc.id + `/comment/1"}}`)
+		ev, err := e.c.ParseWebhook(delivery(t, FlavorDataCenter, body, "", true), body)
+		if err != nil || !slices.Equal(ev.Keys, []string{tc.want}) {
+			t.Errorf("comment event for issue id %s: got %v, %v; want keys [%s]", tc.id, ev, err, tc.want)
+		}
+	}
+}
