@@ -227,7 +227,7 @@ sync:
 	}
 	wantPrio := DefaultJiraPriorities()
 	wantPrio[connectors.P0] = "Blocker"
-	wantJiraLabels := connectors.LabelScheme{KindPrefix: "type:", IncidentPrefix: "pm-", OwnerPrefix: "owner:"}
+	wantJiraLabels := connectors.LabelScheme{KindPrefix: "type-", IncidentPrefix: "pm-", OwnerPrefix: "owner-"}
 	a, err := cfg.Connector("acme")
 	if err != nil {
 		t.Fatal(err)

@@ -197,9 +197,7 @@ func DefaultLabels(kind string) connectors.LabelScheme {
 	case "gitlab":
 		return connectors.DefaultGitLabLabels()
 	case "jira":
-		d := connectors.DefaultGitHubLabels()
-		d.Priority, d.InProgress = nil, ""
-		return d
+		return connectors.DefaultJiraLabels()
 	}
 	return connectors.DefaultGitHubLabels()
 }

@@ -45,6 +45,13 @@ func DefaultGitLabLabels() LabelScheme {
 	}
 }
 
+// DefaultJiraLabels is the label scheme for Jira: prefixes without spaces
+// or colons, and no priority or in-progress labels (Jira's native priority
+// field and workflow carry those).
+func DefaultJiraLabels() LabelScheme {
+	return LabelScheme{KindPrefix: "type-", IncidentPrefix: "incident-", OwnerPrefix: "owner-"}
+}
+
 // Merge returns s with every empty field taken from def.
 func (s LabelScheme) Merge(def LabelScheme) LabelScheme {
 	out := def

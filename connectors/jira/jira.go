@@ -74,7 +74,7 @@ var projectKeyRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,254}$`)
 // DefaultLabels is the label scheme for Jira: prefixes without spaces or
 // colons, no priority or in-progress labels (native fields carry those).
 func DefaultLabels() connectors.LabelScheme {
-	return connectors.LabelScheme{KindPrefix: "type-", IncidentPrefix: "incident-", OwnerPrefix: "owner-"}
+	return connectors.DefaultJiraLabels()
 }
 
 // DefaultPriorities maps P0..P4 to Jira's default priority names.
