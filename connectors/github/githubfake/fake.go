@@ -263,6 +263,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rep == nil {
 		rep = f.dispatch(r, rt)
 	}
+	// The reply points into the model (issues, milestones, labels); encode
+	// it while no one else can change them.
+	rep = rep.encode()
 	f.mu.Unlock()
 
 	// A fault "after commit" lets the write happen and loses the answer.

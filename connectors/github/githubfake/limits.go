@@ -162,17 +162,30 @@ func (f *Fake) finish(w http.ResponseWriter, r *http.Request, prefix string, rep
 	f.finishCounted(w, r, prefix, rep, "")
 }
 
-// finishCounted encodes rep, answers 304 to a matching If-None-Match (at no
-// cost), charges res otherwise, and writes the rate-limit headers.
-func (f *Fake) finishCounted(w http.ResponseWriter, r *http.Request, prefix string, rep *reply, res resource) {
-	var body []byte
-	if rep.body != nil {
-		var err error
-		if body, err = json.Marshal(rep.body); err != nil {
-			rep = errorReply(http.StatusInternalServerError, "githubfake: encode answer: "+err.Error(), docRoot)
-			body, _ = json.Marshal(rep.body)
-		}
+// encode turns rep.body into JSON bytes. A body built from the model holds
+// pointers into shared state, so a handler's reply must be encoded before
+// f.mu is released (ServeHTTP does it); replies that hold only their own
+// values may be encoded later. It is idempotent.
+func (rep *reply) encode() *reply {
+	if rep.body == nil || rep.raw != nil {
+		return rep
 	}
+	raw, err := json.Marshal(rep.body)
+	if err != nil {
+		rep = errorReply(http.StatusInternalServerError, "githubfake: encode answer: "+err.Error(), docRoot)
+		raw, _ = json.Marshal(rep.body)
+	}
+	rep.raw, rep.body = raw, nil
+	return rep
+}
+
+// finishCounted encodes rep (if not yet encoded), answers 304 to a matching
+// If-None-Match (at no cost), charges res otherwise, and writes the
+// rate-limit headers. It takes f.mu only for the budget, so rep must not
+// refer to the model any more.
+func (f *Fake) finishCounted(w http.ResponseWriter, r *http.Request, prefix string, rep *reply, res resource) {
+	rep = rep.encode()
+	body := rep.raw
 	h := w.Header()
 	for k, vs := range rep.header {
 		h[k] = vs

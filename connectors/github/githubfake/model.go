@@ -109,6 +109,19 @@ func urlsFor(base string) urls {
 	return urls{api: base, html: html}
 }
 
+// strPtr returns a pointer to a copy of s. The JSON views never point
+// into the model: a view may outlive f.mu (webhook payloads, search
+// snapshots), and the model changes under the next writer.
+func strPtr(s string) *string { return &s }
+
+// copyStr returns a pointer to a copy of *s, or nil.
+func copyStr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	return strPtr(*s)
+}
+
 func nodeID(kind string, id int64) string {
 	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%s:%d", kind, id)))
 }
@@ -174,7 +187,7 @@ type labelJSON struct {
 
 func (u urls) label(r *repo, l *label) labelJSON {
 	return labelJSON{ID: l.id, NodeID: nodeID("Label", l.id), URL: u.api + "repos/" + r.fullName() + "/labels/" + l.name,
-		Name: l.name, Color: l.color, Description: l.description}
+		Name: l.name, Color: l.color, Description: copyStr(l.description)}
 }
 
 type milestoneJSON struct {
@@ -206,7 +219,7 @@ func (u urls) milestone(r *repo, m *milestone) *milestoneJSON {
 		Creator: u.user(m.creator), State: m.state, CreatedAt: ghTime(m.created), UpdatedAt: ghTime(m.updated),
 		DueOn: ghTimePtr(m.due), ClosedAt: ghTimePtr(m.closedAt)}
 	if m.description != "" {
-		out.Description = &m.description
+		out.Description = strPtr(m.description)
 	}
 	for _, is := range r.issues {
 		if is.milestone == m && !is.deleted {
@@ -291,7 +304,7 @@ func (u urls) issue(is *issue) *issueJSON {
 		User: u.user(is.user), Labels: []labelJSON{}, State: is.state, Locked: is.locked,
 		Assignees: []*userJSON{}, Milestone: u.milestone(r, is.milestone),
 		CreatedAt: ghTime(is.created), UpdatedAt: ghTime(is.updated), ClosedAt: ghTimePtr(is.closedAt),
-		AuthorAssociation: "OWNER", Body: is.body,
+		AuthorAssociation: "OWNER", Body: copyStr(is.body),
 		Reactions:   reactionsJSON{URL: api + "/reactions"},
 		TimelineURL: api + "/timeline",
 	}
@@ -308,10 +321,10 @@ func (u urls) issue(is *issue) *issueJSON {
 		out.ClosedBy = u.user(is.closedBy)
 	}
 	if is.lockReason != "" {
-		out.ActiveLockReason = &is.lockReason
+		out.ActiveLockReason = strPtr(is.lockReason)
 	}
 	if is.reason != "" {
-		out.StateReason = &is.reason
+		out.StateReason = strPtr(is.reason)
 	}
 	for _, c := range is.comments {
 		if !c.deleted {

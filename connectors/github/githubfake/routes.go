@@ -14,7 +14,8 @@ import (
 // reply is an answer before encoding.
 type reply struct {
 	status  int
-	body    any // JSON-encoded; nil for no body
+	body    any    // JSON-encoded by encode; nil for no body
+	raw     []byte // body once encoded
 	header  http.Header
 	noCount bool // costs no rate-limit budget
 }
