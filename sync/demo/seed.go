@@ -39,7 +39,7 @@ func seed(ctx context.Context, s *Simulators, now time.Time) (*seeded, error) {
 	sd := &seeded{pagingDue: now.AddDate(0, 0, -3).Format("2006-01-02")}
 	platform := func(title, priority, desc, due string, labels ...string) (string, error) {
 		in := jirafake.IssueInput{Summary: &title, Priority: &priority}
-		labels = append([]string{"postmortem-action", "incident:" + Incident}, labels...)
+		labels = append([]string{"postmortem-action", "incident-" + Incident}, labels...)
 		in.Labels = &labels
 		if desc != "" {
 			in.Description = &desc
@@ -56,16 +56,16 @@ func seed(ctx context.Context, s *Simulators, now time.Time) (*seeded, error) {
 	var err error
 	if sd.tests, err = platform(TitleTests, "High",
 		"Cover reads that miss every cache tier.\n\nh2. Customer summary\n"+scenario.SummaryTests,
-		"", "type:prevent", "customer:janecorp", "customer:acme-analytics"); err != nil {
+		"", "type-prevent", "customer:janecorp", "customer:acme-analytics"); err != nil {
 		return nil, err
 	}
 	if sd.paging, err = platform(TitlePaging, "High",
 		"h2. Customer summary\n"+scenario.SummaryPaging,
-		sd.pagingDue, "type:detect", "customer:janecorp"); err != nil {
+		sd.pagingDue, "type-detect", "customer:janecorp"); err != nil {
 		return nil, err
 	}
 	if sd.docs, err = platform(TitleDocs, "Low", docsInternal+"\n\nh2. Customer summary\n"+scenario.SummaryDocs,
-		"", "type:process", "customer:janecorp", "customer:acme-analytics"); err != nil {
+		"", "type-process", "customer:janecorp", "customer:acme-analytics"); err != nil {
 		return nil, err
 	}
 	if sd.dashboard, err = openGitHubIssue(ctx, s.Endpoint("janecorp").URL(), JaneCorpRepo, TitleDashboard,
