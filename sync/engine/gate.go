@@ -97,43 +97,61 @@ func (g *guarded) heldBack(op string, wait time.Duration) error {
 	return &connectors.Error{Code: connectors.CodeRateLimited, Op: g.id + ": " + op, RetryAfter: wait, Err: errGateClosed}
 }
 
-// acquire waits for the gate, the token bucket and a request slot. It
+// acquire waits for a request slot, the gate and the token bucket. It
 // returns a rate-limited error, without sending anything, when the wait
 // would exceed maxInlineWait.
+//
+// The gate is checked last, once the slot and the token are held: a
+// request that waited for either may have waited while another request's
+// answer closed the gate, and must then not go out. Nothing that can wait
+// comes between the last check and the request.
 func (g *guarded) acquire(ctx context.Context, op string) (release func(), err error) {
-	for {
-		now := g.clock.Now()
-		wait := g.BlockedUntil().Sub(now)
-		if wait <= 0 {
-			break
-		}
-		if wait > maxInlineWait {
-			return nil, g.heldBack(op, wait)
-		}
-		if err := sleep(ctx, g.clock, wait); err != nil {
-			return nil, err
-		}
-	}
-	if g.lim != nil {
-		now := g.clock.Now()
-		r := g.lim.ReserveN(now, 1)
-		if !r.OK() {
-			return nil, g.heldBack(op, maxInlineWait)
-		}
-		if d := r.DelayFrom(now); d > maxInlineWait {
-			r.CancelAt(now)
-			return nil, g.heldBack(op, d)
-		} else if err := sleep(ctx, g.clock, d); err != nil {
-			r.CancelAt(g.clock.Now())
-			return nil, err
-		}
+	// A closed gate refuses at once, without waiting for a slot.
+	if wait := g.BlockedUntil().Sub(g.clock.Now()); wait > maxInlineWait {
+		return nil, g.heldBack(op, wait)
 	}
 	select {
 	case g.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return func() { <-g.sem }, nil
+	release = func() { <-g.sem }
+	token := g.lim == nil
+	for {
+		now := g.clock.Now()
+		if wait := g.BlockedUntil().Sub(now); wait > 0 {
+			if wait > maxInlineWait {
+				release()
+				return nil, g.heldBack(op, wait)
+			}
+			if err := sleep(ctx, g.clock, wait); err != nil {
+				release()
+				return nil, err
+			}
+			continue // the gate may have closed again meanwhile
+		}
+		if token {
+			return release, nil
+		}
+		r := g.lim.ReserveN(now, 1)
+		if !r.OK() {
+			release()
+			return nil, g.heldBack(op, maxInlineWait)
+		}
+		d := r.DelayFrom(now)
+		if d > maxInlineWait {
+			r.CancelAt(now)
+			release()
+			return nil, g.heldBack(op, d)
+		}
+		token = true
+		if err := sleep(ctx, g.clock, d); err != nil {
+			r.CancelAt(g.clock.Now())
+			release()
+			return nil, err
+		}
+		// Look at the gate again: it may have closed during the wait.
+	}
 }
 
 // observe records what a response said about the tracker's limits.
