@@ -157,10 +157,17 @@ func (q *queue) scheduleLocked(k workKey, e *entry) {
 	}
 }
 
-// get blocks until a key is ready or ctx ends.
+// get blocks until a key is ready or ctx ends. Once ctx has ended it
+// hands out nothing, even keys that are ready: a stopping engine finishes
+// the reconciles in flight and takes no new work (the keys left are found
+// again at the next start, from the watermarks and open intents).
 func (q *queue) get(ctx context.Context) (workKey, int, bool) {
 	for {
 		q.mu.Lock()
+		if ctx.Err() != nil {
+			q.mu.Unlock()
+			return workKey{}, 0, false
+		}
 		now := q.clock.Now()
 		for q.delayed.Len() > 0 && !q.delayed[0].at.After(now) {
 			d := heap.Pop(&q.delayed).(delayed)
