@@ -172,7 +172,7 @@ func mdCell(s string) string { return mdInlineAt(s, 1) }
 func splitCells(row string) []string {
 	row = strings.TrimSpace(row)
 	row = strings.TrimPrefix(row, "|")
-	if strings.HasSuffix(row, "|") && !strings.HasSuffix(row, "\\|") {
+	if strings.HasSuffix(row, "|") && !escaped(row, len(row)-1) {
 		row = row[:len(row)-1]
 	}
 	var cells []string

@@ -159,6 +159,7 @@ var rough = []string{
 	"[|0](0)",
 	" **\\\\***",
 	"*0*0`_ `*0*",
+	"| \\[\\| |\n| --- |",
 }
 
 func TestMarkdownRoundTripStable(t *testing.T) {
@@ -178,6 +179,8 @@ var wikiSamples = []string{
 	"{panel:title=Note}\nSee [runbook|https://wiki.example/rb] and {{kubectl get pods}}.\n{panel}",
 	"{quote}\n* a\n* b\n{quote}\n----\n-struck- +under+ ^sup^ ~sub~ ??cite??",
 	"[~accountid:5b10a] please check !screenshot.png|thumbnail! and \\*literal\\*",
+	"-~-",
+	"*{anchor:x}* and _{color:red}_",
 }
 
 func TestWikiRoundTripStable(t *testing.T) {

@@ -81,7 +81,7 @@ func wikiBlocks(lines []string, out *[]string) {
 			*out = append(*out, "")
 			list.reset()
 		default:
-			*out = append(*out, mdParagraphStart(wikiInline(strings.TrimLeft(line, " \t"))))
+			*out = append(*out, mdParagraphStart(strings.TrimLeft(wikiInline(line), " \t")))
 			list.reset()
 		}
 		i++
@@ -207,8 +207,8 @@ func mdSeparator(n int) string {
 // escapes.
 func splitWikiCells(row, sep string) []string {
 	row = strings.TrimSuffix(strings.TrimPrefix(row, sep), sep)
-	if sep == "||" {
-		row = strings.TrimSuffix(row, "|") // "||a||b|" is also seen
+	if sep == "||" && strings.HasSuffix(row, "|") && !escaped(row, len(row)-1) {
+		row = row[:len(row)-1] // "||a||b|" is also seen
 	}
 	var cells []string
 	depth, start := 0, 0

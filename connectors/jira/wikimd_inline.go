@@ -107,12 +107,15 @@ func wikiInlineAt(s string, depth int) string {
 				}
 			}
 			if n > 0 {
-				e := wikiEffects[c]
-				if out := b.String(); (out != "" && strings.IndexByte("*_~", out[len(out)-1]) >= 0) ||
-					strings.IndexByte("*_~", firstByte(s[i+n:])) >= 0 && firstByte(s[i+n:]) != 0 {
+				e, md := wikiEffects[c], wikiInline(inner)
+				delim := func(x byte) bool { return x != 0 && strings.IndexByte("*_~", x) >= 0 }
+				if out := b.String(); (out != "" && delim(out[len(out)-1])) || delim(firstByte(s[i+n:])) ||
+					(md != "" && (delim(md[0]) || delim(md[len(md)-1]))) {
 					e = wikiEffectTags[c] // Markdown delimiters would merge with their neighbours
 				}
-				b.WriteString(e[0] + wikiInline(inner) + e[1])
+				if md != "" { // an effect around nothing (a dropped macro) is nothing
+					b.WriteString(e[0] + md + e[1])
+				}
 				i += n
 				continue
 			}
