@@ -243,6 +243,31 @@ func (q *queue) done(k workKey, err error, retryable bool, retryAt time.Time) {
 	}
 }
 
+// forward hands the work of k, being processed, to key to: to is queued,
+// and the batches waiting for k wait for to instead (k then completes none
+// when it is done). Used when a reconcile finds that its key names the
+// link by another name than its own key.
+func (q *queue) forward(k, to workKey) {
+	if k == to {
+		return
+	}
+	q.mu.Lock()
+	var ws []*batch
+	if e := q.processing[k]; e != nil {
+		ws, e.waiters = e.waiters, nil
+	}
+	e := q.pending[to]
+	if e == nil {
+		e = &entry{}
+		q.pending[to] = e
+	}
+	e.waiters = append(e.waiters, ws...)
+	if q.processing[to] == nil {
+		q.scheduleLocked(to, e)
+	}
+	q.mu.Unlock()
+}
+
 func (q *queue) removeReadyLocked(k workKey) {
 	for i, r := range q.ready {
 		if r == k {

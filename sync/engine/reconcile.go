@@ -51,7 +51,7 @@ func (p *pass) reconcile(ctx context.Context, c *cust, k workKey) error {
 				// The ref is this link's mirror (the link was recorded after
 				// the key was made): the origin's key does the work, so
 				// that one worker at a time handles the link.
-				c.q.add(workKey{Origin: o, Customer: c.ID}, nil)
+				c.q.forward(k, workKey{Origin: o, Customer: c.ID})
 				return nil
 			}
 			r.link = l
@@ -80,7 +80,23 @@ func (r *rec) run(ctx context.Context, isMirror bool) error {
 	case err != nil:
 		return fmt.Errorf("read %s item: %w", r.origin, err)
 	}
+	if origin.Ref != r.k.Origin {
+		// The key named the item otherwise than the tracker does (a Jira
+		// webhook naming an issue by its numeric id, a key in another
+		// case, an issue moved since): links are recorded under the
+		// item's own ref, so the work goes to that key, whose reconcile
+		// finds the link (one worker at a time per link, and never a
+		// second mirror of a linked item).
+		r.log.Debug("forwarding to the item's canonical key", "key", r.k.Origin.Key, "canonical", origin.Ref.Key)
+		r.c.q.forward(r.k, workKey{Origin: origin.Ref, Customer: r.c.ID})
+		return nil
+	}
 	r.item[r.origin] = origin
+	if r.link == nil && !isMirror && origin.Marker == "" {
+		if err := r.linkByID(origin); err != nil {
+			return err
+		}
+	}
 	if r.link == nil {
 		if isMirror || origin.Marker != "" || !r.selected(origin) {
 			return r.settleIntent(ctx, origin)
@@ -117,6 +133,33 @@ func (r *rec) run(ctx context.Context, isMirror bool) error {
 		return err
 	}
 	return r.syncComments(ctx)
+}
+
+// linkByID looks for the link of an origin item by the item's stable id
+// rather than its ref: a link's id is the marker of its mirror, which is
+// derived from the origin's stable id, so an item whose key changed (moved
+// to another project, a renamed repository) still finds its link, and is
+// never mirrored a second time, nor its deleted mirror recreated.
+func (r *rec) linkByID(origin *connectors.Item) error {
+	if origin.ID == "" {
+		return nil
+	}
+	l, err := r.e.st.Link(r.c.ID, r.markerFor(origin))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	r.link = l
+	r.log = r.log.With("link", l.ID)
+	r.log.Info("found the link by the item's id: its key changed", "was", originRef(l).Key, "now", origin.Ref.Key)
+	if !r.dry {
+		sd := linkSide(l, r.origin)
+		sd.Ref, sd.URL = origin.Ref, origin.URL
+		r.dirty = true
+	}
+	return nil
 }
 
 // selected reports whether the origin item is shared with the customer:
