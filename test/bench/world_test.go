@@ -21,10 +21,10 @@ var trackers = []string{engine.PlatformID, reliability.JaneCorp, reliability.Acm
 
 // kindOf names a tracker's simulator for reports.
 var kindOf = map[string]string{
-	engine.PlatformID:     "jira-dc-platform",
-	reliability.JaneCorp:  "github",
-	reliability.Acme:      "gitlab",
-	reliability.Globex:    "jira-cloud",
+	engine.PlatformID:    "jira-dc-platform",
+	reliability.JaneCorp: "github",
+	reliability.Acme:     "gitlab",
+	reliability.Globex:   "jira-cloud",
 }
 
 // world is an engine over the three simulators, on a fresh store.
@@ -159,6 +159,7 @@ type meter struct {
 	polls      map[string][]pollMark
 	reconciled map[string]int
 	writes     map[string]int
+	actions    []string // "tracker action" of every write, in order
 	onWrite    func(tracker, action string, at time.Time)
 }
 
@@ -177,6 +178,7 @@ func (m *meter) Write(tracker, action string) {
 	at := time.Now()
 	m.mu.Lock()
 	m.writes[tracker]++
+	m.actions = append(m.actions, tracker+" "+action)
 	f := m.onWrite
 	m.mu.Unlock()
 	if f != nil {
