@@ -64,6 +64,7 @@ type Connector struct {
 	overlap     time.Duration
 	pace        *rate.Limiter
 	perPage     int
+	findLimit   int // issues FindByMarker reads without a hint
 
 	rateMu sync.Mutex
 	rate   connectors.RateState
@@ -103,14 +104,15 @@ func New(cfg connectors.Config, opts Options) (*Connector, error) {
 	}
 	c := &Connector{
 		id: cfg.ID, owner: owner, repo: repo,
-		labels:  cfg.Labels.Merge(connectors.DefaultGitHubLabels()),
-		secret:  []byte(cfg.WebhookSecret),
-		now:     cfg.Clock(),
-		log:     cfg.Log().With("tracker", cfg.ID, "kind", Kind),
-		overlap: cfg.OverlapOrDefault(),
-		pace:    rate.NewLimiter(rate.Limit(opts.CreatesPerMinute/60), 1),
-		perPage: opts.PageSize,
-		rate:    connectors.RateState{Remaining: -1},
+		labels:    cfg.Labels.Merge(connectors.DefaultGitHubLabels()),
+		secret:    []byte(cfg.WebhookSecret),
+		now:       cfg.Clock(),
+		log:       cfg.Log().With("tracker", cfg.ID, "kind", Kind),
+		overlap:   cfg.OverlapOrDefault(),
+		pace:      rate.NewLimiter(rate.Limit(opts.CreatesPerMinute/60), 1),
+		perPage:   opts.PageSize,
+		findLimit: findUnhintedLimit,
+		rate:      connectors.RateState{Remaining: -1},
 	}
 	base := cfg.Client()
 	c.httpc = &http.Client{Transport: &observer{base: base.Transport, c: c}, Timeout: base.Timeout,
