@@ -125,7 +125,7 @@ func BenchmarkWriteCost(b *testing.B) {
 	for _, c := range w.sims.IDs {
 		for _, s := range steps {
 			key := keys[c]
-			before, n := w.traffic(), w.m.reconciles(c)
+			before, n, from := w.traffic(), w.m.reconciles(c), w.lens()
 			if err := s.change(key); err != nil {
 				b.Fatalf("%s %s: %v", c, s.name, err)
 			}
@@ -136,6 +136,8 @@ func BenchmarkWriteCost(b *testing.B) {
 				b.Fatalf("%s %s: not reconciled within 10 s", c, s.name)
 			}
 			d := w.traffic().since(before)
+			calls := w.calls(from)
+			b.Logf("%s %s: platform %q; %s %q", kindOf[c], s.name, calls[engine.PlatformID], c, calls[c])
 			for _, other := range w.sims.IDs {
 				if other != c && (d[other][0] != 0 || d[other][1] != 0) {
 					b.Fatalf("%s %s: %s saw %d reads, %d writes; want none", c, s.name, other, d[other][0], d[other][1])

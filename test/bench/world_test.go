@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +36,7 @@ type world struct {
 	db    *store.DB
 	e     *engine.Engine
 	m     *meter
+	rec   *reliability.Recorder // every request the engine's connectors send
 }
 
 // newWorld starts the simulators and an engine with 8 requests in flight
@@ -44,12 +47,13 @@ func newWorld(tb testing.TB, so reliability.SimOptions, conns map[string]connect
 	tb.Helper()
 	sims := reliability.StartSims(tb, so)
 	w := &world{sims: sims, conns: map[string]connectors.Connector{}, m: newMeter(sims)}
+	w.rec = reliability.NewRecorder(http.DefaultTransport.(*http.Transport).Clone(), sims)
 	for _, id := range trackers {
 		if c := conns[id]; c != nil {
 			w.conns[id] = c
 			continue
 		}
-		w.conns[id] = sims.Trackers[id].Conn(tb, nil, reliability.Discard)
+		w.conns[id] = sims.Trackers[id].Conn(tb, w.client(), reliability.Discard)
 	}
 	db, err := store.Open(filepath.Join(tb.TempDir(), "pmsync.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -67,6 +71,39 @@ func newWorld(tb testing.TB, so reliability.SimOptions, conns map[string]connect
 	}
 	w.db, w.e = db, e
 	return w
+}
+
+// client is an HTTP client whose requests w.rec records.
+func (w *world) client() *http.Client {
+	return &http.Client{Transport: w.rec, Timeout: 30 * time.Second}
+}
+
+// calls returns "METHOD path" of the requests to each tracker from the
+// given counts on (a snapshot of lens taken earlier).
+func (w *world) calls(from map[string]int) map[string][]string {
+	out := map[string][]string{}
+	for id, rs := range w.rec.Requests() {
+		for _, r := range rs[from[id]:] {
+			u := r.URL
+			if i := strings.Index(u, "://"); i >= 0 {
+				u = u[i+3:]
+				if j := strings.Index(u, "/"); j >= 0 {
+					u = u[j:]
+				}
+			}
+			out[id] = append(out[id], r.Method+" "+u)
+		}
+	}
+	return out
+}
+
+// lens is how many requests w.rec holds per tracker.
+func (w *world) lens() map[string]int {
+	out := map[string]int{}
+	for id, rs := range w.rec.Requests() {
+		out[id] = len(rs)
+	}
+	return out
 }
 
 // seed creates n platform items shared with the given customers, as the
