@@ -41,17 +41,23 @@ type world struct {
 
 // newWorld starts the simulators and an engine with 8 requests in flight
 // per tracker and no token bucket (the simulators' latency is the only
-// brake). conns may replace connectors by tracker id; tune edits the
-// options before engine.New.
-func newWorld(tb testing.TB, so reliability.SimOptions, conns map[string]connectors.Connector, tune func(*engine.Options)) *world {
+// brake). custom may build connectors of its own by tracker id (nil: the
+// simulator's default connector); tune edits the options before
+// engine.New.
+func newWorld(tb testing.TB, so reliability.SimOptions, custom func(w *world, id string) connectors.Connector, tune func(*engine.Options)) *world {
 	tb.Helper()
 	sims := reliability.StartSims(tb, so)
 	w := &world{sims: sims, conns: map[string]connectors.Connector{}, m: newMeter(sims)}
-	w.rec = reliability.NewRecorder(http.DefaultTransport.(*http.Transport).Clone(), sims)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	w.rec = reliability.NewRecorder(tr, sims)
 	for _, id := range trackers {
-		if c := conns[id]; c != nil {
-			w.conns[id] = c
-			continue
+		if custom != nil {
+			if c := custom(w, id); c != nil {
+				w.conns[id] = c
+				tb.Cleanup(func() { _ = c.Close() })
+				continue
+			}
 		}
 		w.conns[id] = sims.Trackers[id].Conn(tb, w.client(), reliability.Discard)
 	}
