@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +40,7 @@ type world struct {
 	e     *engine.Engine
 	m     *meter
 	rec   *reliability.Recorder // every request the engine's connectors send
+	span  *spanRT               // when each tracker's first and last request ended
 }
 
 // newWorld starts the simulators and an engine with 8 requests in flight
@@ -50,7 +54,8 @@ func newWorld(tb testing.TB, so reliability.SimOptions, custom func(w *world, id
 	w := &world{sims: sims, conns: map[string]connectors.Connector{}, m: newMeter(sims)}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
-	w.rec = reliability.NewRecorder(tr, sims)
+	w.span = newSpanRT(tr, sims)
+	w.rec = reliability.NewRecorder(w.span, sims)
 	for _, id := range trackers {
 		if custom != nil {
 			if c := custom(w, id); c != nil {
@@ -302,4 +307,75 @@ func report(b *testing.B, name string, metrics map[string]float64) {
 			b.ReportMetric(v, unit)
 		}
 	})
+}
+
+// spanRT is an http.RoundTripper that notes, per tracker, when the first
+// request since reset started and when the last one ended.
+type spanRT struct {
+	base  http.RoundTripper
+	hosts map[string]string
+
+	mu          sync.Mutex
+	first, last map[string]time.Time
+}
+
+func newSpanRT(base http.RoundTripper, s *reliability.Sims) *spanRT {
+	r := &spanRT{base: base, hosts: map[string]string{}}
+	for id, t := range s.Trackers {
+		if u, err := url.Parse(t.URL); err == nil {
+			r.hosts[u.Host] = id
+		}
+	}
+	r.reset()
+	return r
+}
+
+func (r *spanRT) reset() {
+	r.mu.Lock()
+	r.first, r.last = map[string]time.Time{}, map[string]time.Time{}
+	r.mu.Unlock()
+}
+
+// RoundTrip forwards req and notes its times.
+func (r *spanRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	id, start := r.hosts[req.URL.Host], time.Now()
+	resp, err := r.base.RoundTrip(req)
+	end := time.Now()
+	r.mu.Lock()
+	if _, ok := r.first[id]; !ok {
+		r.first[id] = start
+	}
+	r.last[id] = end
+	r.mu.Unlock()
+	return resp, err
+}
+
+// active is how long tracker id was busy since the last reset.
+func (r *spanRT) active(id string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last[id].Sub(r.first[id])
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// shapes counts requests per tracker by "METHOD path" with numbers as N
+// and the query left out, most frequent first, as "count× shape".
+func shapes(calls []string) []string {
+	n := map[string]int{}
+	for _, c := range calls {
+		c, _, _ = strings.Cut(c, "?")
+		n[digits.ReplaceAllString(c, "N")]++
+	}
+	var out []string
+	for s, k := range n {
+		out = append(out, fmt.Sprintf("%d× %s", k, s))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		var a, b int
+		fmt.Sscan(out[i], &a)
+		fmt.Sscan(out[j], &b)
+		return a > b
+	})
+	return out
 }
