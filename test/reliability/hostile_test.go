@@ -28,7 +28,8 @@ var hostile = ChaosOptions{ServerError: 0.30, TooMany: 0.10, Hang: 0.02, Reset: 
 // one mirror with its title and status), no marker is on two items, no
 // request reaches a tracker before its Retry-After has expired, and no
 // goroutine is left behind. PMSYNC_CHAOS_ITEMS sets the number of platform
-// items (default 12; each is shared with the three customers).
+// items (default 12; each is shared with the three customers),
+// PMSYNC_CHAOS_PERCENT scales the fault rates (default 100).
 func TestHostileRemotes(t *testing.T) {
 	ctx := context.Background()
 	n := EnvInt(t, "PMSYNC_CHAOS_ITEMS", 12)
@@ -45,7 +46,7 @@ func TestHostileRemotes(t *testing.T) {
 		st := sims.Trackers[id]
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		transports = append(transports, base)
-		chaos[id] = NewChaosTransport(base, clock.Now, hostile, uint64(100+i))
+		chaos[id] = NewChaosTransport(base, clock.Now, scaled(t, hostile), uint64(100+i))
 		conns[id] = st.Conn(t, &http.Client{Transport: chaos[id], Timeout: 300 * time.Millisecond}, NewLogger(logs))
 		obs := http.DefaultTransport.(*http.Transport).Clone()
 		transports = append(transports, obs)
@@ -170,6 +171,14 @@ func TestHostileRemotes(t *testing.T) {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines after the run, %d before: leak\n%s", got, goroutines, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// scaled multiplies the fault rates of o by PMSYNC_CHAOS_PERCENT/100
+// (default 100), to find the fault level at which a world still converges.
+func scaled(t *testing.T, o ChaosOptions) ChaosOptions {
+	f := float64(EnvInt(t, "PMSYNC_CHAOS_PERCENT", 100)) / 100
+	o.ServerError, o.TooMany, o.Hang, o.Reset, o.LostWrite = o.ServerError*f, o.TooMany*f, o.Hang*f, o.Reset*f, o.LostWrite*f
+	return o
 }
 
 // settleGoroutines waits until at most want goroutines run, or timeout

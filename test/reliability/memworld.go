@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/connectors/memory"
@@ -93,7 +94,7 @@ func NewMemWorld(tb testing.TB, clock *Clock, ids ...string) *MemWorld {
 	w := &MemWorld{
 		TB: tb, Clock: clock, Customers: map[string]*memory.Tracker{}, IDs: ids,
 		Path: filepath.Join(tb.TempDir(), "pmsync.db"), Logs: &LogBuffer{},
-		StoreOptions: store.Options{NoSync: true},
+		StoreOptions: store.Options{NoSync: true, BatchDelay: 100 * time.Microsecond},
 	}
 	w.Platform = memory.NewTracker(memory.Options{Name: "platform", KeyPrefix: "PLAT", Now: clock.Now, PageSize: 20})
 	for _, id := range ids {

@@ -27,7 +27,7 @@ import (
 // length, PMSYNC_MODEL_SEED the first seed.
 func TestModelSequences(t *testing.T) {
 	seqs := EnvInt(t, "PMSYNC_MODEL_SEQS", 200)
-	steps := EnvInt(t, "PMSYNC_MODEL_STEPS", 40)
+	steps := EnvInt(t, "PMSYNC_MODEL_STEPS", 30)
 	base := EnvInt(t, "PMSYNC_MODEL_SEED", 20260301)
 	for i := 0; i < seqs; i++ {
 		seed := uint64(base + i)
