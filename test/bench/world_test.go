@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -73,6 +75,15 @@ func newWorld(tb testing.TB, so reliability.SimOptions, custom func(w *world, id
 	tb.Cleanup(func() { _ = db.Close() })
 	o := sims.EngineOptions(w.conns)
 	o.Store, o.Workers, o.Metrics, o.Logger = db, 8, w.m, reliability.Discard
+	if path := os.Getenv("PMSYNC_BENCH_LOG"); path != "" {
+		// The engine's log, for finding out where time goes.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			tb.Fatalf("PMSYNC_BENCH_LOG: %v", err)
+		}
+		tb.Cleanup(func() { _ = f.Close() })
+		o.Logger = slog.New(slog.NewTextHandler(f, nil))
+	}
 	if tune != nil {
 		tune(&o)
 	}
