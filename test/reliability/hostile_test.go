@@ -28,11 +28,11 @@ var hostile = ChaosOptions{ServerError: 0.30, TooMany: 0.10, Hang: 0.02, Reset: 
 // one mirror with its title and status), no marker is on two items, no
 // request reaches a tracker before its Retry-After has expired, and no
 // goroutine is left behind. PMSYNC_CHAOS_ITEMS sets the number of platform
-// items (default 12; each is shared with the three customers),
+// items (default 9; each is shared with the three customers),
 // PMSYNC_CHAOS_PERCENT scales the fault rates (default 100).
 func TestHostileRemotes(t *testing.T) {
 	ctx := context.Background()
-	n := EnvInt(t, "PMSYNC_CHAOS_ITEMS", 12)
+	n := EnvInt(t, "PMSYNC_CHAOS_ITEMS", 9)
 	clock := NewClock(jirafake.DefaultStart, true)
 	// Jira Cloud's lag stays under the connector's 2-minute overlap here:
 	// with a longer one polls lose items (TestJiraCloudSearchLagLosesNoItem).
@@ -94,7 +94,7 @@ func TestHostileRemotes(t *testing.T) {
 		last *engine.Plan
 	)
 	passes, best, stalled := 0, -1, 0
-	for ; passes < 80 && stalled < 12; passes++ {
+	for ; passes < 40 && stalled < 8; passes++ {
 		clock.Advance(time.Minute) // a poll interval passes between passes
 		if last, err = e.SyncOnce(ctx, false); err != nil {
 			t.Fatalf("pass %d: SyncOnce: %v", passes+1, err)
