@@ -80,10 +80,14 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
-// limitScale is how much faster than the wall clock the simulators' clocks
-// run in BenchmarkFanoutCreationLimit, so that GitHub's limit of 80
-// creations per simulated minute is reached in a fifth of the wall time.
-const limitScale = 5
+// defaultLimitScale is how much faster than the wall clock the
+// simulators' clocks run in BenchmarkFanoutCreationLimit (unless
+// PMSYNC_BENCH_LIMIT_SCALE says otherwise; 1 is the wall clock), so that
+// GitHub's limit of 80 creations per simulated minute is reached in a fifth
+// of the wall time. A Retry-After the simulator sends is in simulated
+// seconds but waited in wall seconds, so a violation costs scale times
+// more than it would for real.
+const defaultLimitScale = 5
 
 // BenchmarkFanoutCreationLimit mirrors PMSYNC_BENCH_LIMIT_ITEMS (default
 // 200) new platform items to the three customers with GitHub's secondary
@@ -97,6 +101,7 @@ const limitScale = 5
 // simulator counted (bar: 0).
 func BenchmarkFanoutCreationLimit(b *testing.B) {
 	n := reliability.EnvInt(b, "PMSYNC_BENCH_LIMIT_ITEMS", 200)
+	limitScale := time.Duration(max(1, reliability.EnvInt(b, "PMSYNC_BENCH_LIMIT_SCALE", defaultLimitScale)))
 	wallStart := time.Now()
 	simStart := wallStart.UTC()
 	now := func() time.Time { return simStart.Add(limitScale * time.Since(wallStart)) }
@@ -106,7 +111,7 @@ func BenchmarkFanoutCreationLimit(b *testing.B) {
 			return nil
 		}
 		cfg := w.sims.Trackers[id].Config(w.client(), reliability.Discard)
-		c, err := github.New(cfg, github.Options{CreatesPerMinute: 80 * limitScale})
+		c, err := github.New(cfg, github.Options{CreatesPerMinute: 80 * float64(limitScale)})
 		if err != nil {
 			b.Fatalf("github.New: %v", err)
 		}
