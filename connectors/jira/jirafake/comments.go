@@ -13,13 +13,11 @@ type commentBody struct {
 }
 
 func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	q := r.URL.Query()
 	start, _ := strconv.Atoi(q.Get("startAt"))
 	asked, _ := strconv.Atoi(q.Get("maxResults"))
@@ -43,24 +41,18 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request, key 
 
 func (s *Server) handleAddComment(w http.ResponseWriter, r *http.Request, key string) {
 	var body commentBody
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		jiraError(w, http.StatusBadRequest, []string{"Can not deserialize the comment: the body is not valid JSON."}, nil)
+	if !decodeBody(w, r, &body, "Can not deserialize the comment: the body is not valid JSON.") {
 		return
 	}
 	if body.Body == nil || *body.Body == "" {
 		jiraError(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body can not be empty!"})
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssueForWrite(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
-	if s.overWriteLimit(w, it.id) {
-		return
-	}
+	defer s.mu.Unlock()
 	base := baseURL(r)
 	c := s.addCommentLocked(base, it, s.handle(s.opts.Me), *body.Body, body.Visibility)
 	writeJSON(w, http.StatusCreated, s.commentJSON(base, it, c))
@@ -87,13 +79,11 @@ func (s *Server) handleComment(w http.ResponseWriter, r *http.Request, key, idSt
 			return
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	id, _ := strconv.Atoi(idStr)
 	idx := -1
 	for i, c := range it.comments {

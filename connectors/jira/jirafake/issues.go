@@ -315,13 +315,11 @@ func checkProperties(props []struct {
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	q := r.URL.Query()
 	want := fieldSet(parseList(strings.Join(q["fields"], ",")))
 	writeJSON(w, http.StatusOK, s.issueJSON(baseURL(r), it, want, parseList(strings.Join(q["properties"], ","))))
@@ -329,20 +327,14 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, key string) {
 
 func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request, key string) {
 	var body writeBody
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		jiraError(w, http.StatusBadRequest, []string{"Can not deserialize the edit: the body is not valid JSON."}, nil)
+	if !decodeBody(w, r, &body, "Can not deserialize the edit: the body is not valid JSON.") {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssueForWrite(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
-	if s.overWriteLimit(w, it.id) {
-		return
-	}
+	defer s.mu.Unlock()
 	c, errs := s.parseFields(body.Fields, editScreen)
 	for name, ops := range body.Update {
 		if name != "labels" {
@@ -423,13 +415,11 @@ func (s *Server) applyLabelOps(it *issue, ops []map[string]json.RawMessage) {
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	s.deleteLocked(baseURL(r), it)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -447,16 +437,11 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request, key string
 		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssueForWrite(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
-	if s.overWriteLimit(w, it.id) {
-		return
-	}
+	defer s.mu.Unlock()
 	h, msg := s.parseUser(raw)
 	if msg != "" {
 		jiraError(w, http.StatusBadRequest, nil, map[string]string{"assignee": msg})

@@ -54,13 +54,11 @@ func (s *Server) handleResolutions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePropertyKeys(w http.ResponseWriter, r *http.Request, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	base := baseURL(r)
 	names := make([]string, 0, len(it.props))
 	for k := range it.props {
@@ -89,13 +87,11 @@ func (s *Server) handleProperty(w http.ResponseWriter, r *http.Request, key, pro
 			return
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	v, exists := it.props[prop]
 	switch r.Method {
 	case http.MethodGet:
@@ -133,18 +129,15 @@ func (s *Server) handleProperty(w http.ResponseWriter, r *http.Request, key, pro
 func (s *Server) handleRemoteLinks(w http.ResponseWriter, r *http.Request, key string) {
 	var body map[string]any
 	if r.Method == http.MethodPost {
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			jiraError(w, http.StatusBadRequest, []string{"The remote link is not valid JSON."}, nil)
+		if !decodeBody(w, r, &body, "The remote link is not valid JSON.") {
 			return
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	base := baseURL(r) + "/rest/api/2/issue/" + strconv.Itoa(it.id) + "/remotelink/"
 	render := func(l *remoteLink) map[string]any {
 		out := map[string]any{}

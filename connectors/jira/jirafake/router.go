@@ -2,6 +2,7 @@ package jirafake
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -223,6 +224,42 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 // the user may not see.
 func issueNotFound(w http.ResponseWriter) {
 	jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+}
+
+// lockIssue takes s.mu and returns the issue named by key. When there is
+// none it answers 404, releases s.mu and returns nil; otherwise the caller
+// holds s.mu and must release it.
+func (s *Server) lockIssue(w http.ResponseWriter, key string) *issue {
+	s.mu.Lock()
+	it := s.lookup(key)
+	if it == nil {
+		s.mu.Unlock()
+		issueNotFound(w)
+		return nil
+	}
+	return it
+}
+
+// lockIssueForWrite is lockIssue for a write to the issue: it also answers
+// the per-issue 429 (and releases s.mu, returning nil) when the issue is
+// over its write limit.
+func (s *Server) lockIssueForWrite(w http.ResponseWriter, key string) *issue {
+	it := s.lockIssue(w, key)
+	if it != nil && s.overWriteLimit(w, it.id) {
+		s.mu.Unlock()
+		return nil
+	}
+	return it
+}
+
+// decodeBody reads r's JSON body into v. When the body is not valid JSON it
+// answers 400 with msg and reports false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, msg string) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		jiraError(w, http.StatusBadRequest, []string{msg}, nil)
+		return false
+	}
+	return true
 }
 
 // overWriteLimit records a write to issue id and reports whether it exceeds

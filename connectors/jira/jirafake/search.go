@@ -84,25 +84,37 @@ func stringsOrList(raw json.RawMessage) []string {
 	return nil
 }
 
+// lockSearch reads a search's parameters, takes s.mu, records the JQL and
+// parses it. On bad parameters or JQL it answers 400 and reports false with
+// s.mu released; otherwise the caller holds s.mu and must release it.
+func (s *Server) lockSearch(w http.ResponseWriter, r *http.Request) (searchParams, *jqlQuery, bool) {
+	p, err := readSearchParams(r)
+	if err != nil {
+		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return p, nil, false
+	}
+	s.mu.Lock()
+	s.jqls = append(s.jqls, p.JQL)
+	q, err := s.parseJQL(p.JQL, s.loc, s.nowLocked())
+	if err != nil {
+		s.mu.Unlock()
+		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return p, nil, false
+	}
+	return p, q, true
+}
+
 // handleSearch is the old search: gone on Cloud, offset-paged on DC.
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Flavor == Cloud {
 		jiraError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
 		return
 	}
-	p, err := readSearchParams(r)
-	if err != nil {
-		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+	p, q, ok := s.lockSearch(w, r)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.jqls = append(s.jqls, p.JQL)
-	q, err := s.parseJQL(p.JQL, s.loc, s.nowLocked())
-	if err != nil {
-		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
 	hits := s.matchLocked(q, nil)
 	max := s.pageSize(p.MaxResults)
 	start := min(max0(p.StartAt), len(hits))
@@ -135,19 +147,11 @@ func (s *Server) handleSearchJQL(w http.ResponseWriter, r *http.Request) {
 		notFound(w, r)
 		return
 	}
-	p, err := readSearchParams(r)
-	if err != nil {
-		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+	p, q, ok := s.lockSearch(w, r)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.jqls = append(s.jqls, p.JQL)
-	q, err := s.parseJQL(p.JQL, s.loc, s.nowLocked())
-	if err != nil {
-		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
 	if !q.bounded {
 		jiraError(w, http.StatusBadRequest, []string{"Unbounded JQL queries are not allowed here. Please add a search restriction to your query."}, nil)
 		return

@@ -9,13 +9,11 @@ import (
 )
 
 func (s *Server) handleTransitions(w http.ResponseWriter, r *http.Request, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssue(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
+	defer s.mu.Unlock()
 	base := baseURL(r)
 	withFields := strings.Contains(r.URL.Query().Get("expand"), "transitions.fields")
 	list := []any{}
@@ -72,20 +70,14 @@ type transitionBody struct {
 
 func (s *Server) handleDoTransition(w http.ResponseWriter, r *http.Request, key string) {
 	var body transitionBody
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		jiraError(w, http.StatusBadRequest, []string{"Can not deserialize the transition: the body is not valid JSON."}, nil)
+	if !decodeBody(w, r, &body, "Can not deserialize the transition: the body is not valid JSON.") {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it := s.lookup(key)
+	it := s.lockIssueForWrite(w, key)
 	if it == nil {
-		issueNotFound(w)
 		return
 	}
-	if s.overWriteLimit(w, it.id) {
-		return
-	}
+	defer s.mu.Unlock()
 	var t *Transition
 	for _, c := range s.opts.Workflow.available(it.status) {
 		if c.ID == body.Transition.ID {
