@@ -99,7 +99,7 @@ func (f *Fake) SetState(key, state, reason string) error {
 		switch state {
 		case "closed":
 			if is.state != "closed" {
-				is.closedAt, is.closedBy = stamp(f.clock.now()), person
+				is.closedAt, is.closedBy = stamp(f.clock.Now()), person
 			}
 			is.state, is.reason = "closed", orDefault(reason, "completed")
 		case "open":
@@ -139,7 +139,7 @@ func (f *Fake) AddComment(key, author, body string, restricted bool) error {
 	if author == "" {
 		author = person
 	}
-	now := stamp(f.clock.now())
+	now := stamp(f.clock.Now())
 	c := &comment{id: f.st.id(), issue: is, user: author, body: body, created: now, updated: now}
 	is.comments = append(is.comments, c)
 	f.st.comments[c.id] = c
@@ -177,7 +177,7 @@ func (f *Fake) AddPullRequest(full, title string) (int, error) {
 	if rp == nil {
 		return 0, fmt.Errorf("githubfake: no repository %q", full)
 	}
-	now := stamp(f.clock.now())
+	now := stamp(f.clock.Now())
 	is := &issue{id: f.st.id(), number: len(rp.issues) + 1, repo: rp, title: title, user: person,
 		state: "open", created: now, updated: now, pr: true}
 	rp.issues = append(rp.issues, is)
@@ -194,7 +194,7 @@ func (f *Fake) CreateMilestone(full, title string, due time.Time) (int, error) {
 	if rp == nil {
 		return 0, fmt.Errorf("githubfake: no repository %q", full)
 	}
-	now := stamp(f.clock.now())
+	now := stamp(f.clock.Now())
 	m := &milestone{id: f.st.id(), number: len(rp.milestones) + 1, title: title, state: "open",
 		due: stamp(due), created: now, updated: now, creator: person}
 	if due.IsZero() {

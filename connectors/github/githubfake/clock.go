@@ -2,42 +2,19 @@ package githubfake
 
 import (
 	"crypto/subtle"
-	"sync"
 	"time"
+
+	"github.com/pmsync/pmsync/connectors/internal/simkit"
 )
 
-// clock is the fake's notion of now: the wall clock shifted by every
-// Advance, or a frozen instant that moves only through Advance.
-type clock struct {
-	mu     sync.Mutex
-	frozen bool
-	base   time.Time
-	offset time.Duration
-}
-
-func newClock(start time.Time) *clock {
+// newClock is the fake's notion of now, in UTC: the wall clock shifted by
+// every Advance, or, when start is set, a frozen instant that moves only
+// through Advance.
+func newClock(start time.Time) *simkit.Clock {
 	if start.IsZero() {
-		return &clock{}
+		return simkit.NewClock(time.Time{}, func() time.Time { return time.Now().UTC() })
 	}
-	return &clock{frozen: true, base: start}
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.frozen {
-		return c.base.Add(c.offset).UTC()
-	}
-	return time.Now().Add(c.offset).UTC()
-}
-
-func (c *clock) advance(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
+	return simkit.NewClock(start.UTC(), nil)
 }
 
 // stamp is a GitHub timestamp: UTC, whole seconds.

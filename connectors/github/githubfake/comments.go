@@ -76,7 +76,7 @@ func (f *Fake) issueChanged(before, is *issue, actor string) {
 	if len(events) == 0 {
 		return
 	}
-	is.updated = stamp(f.clock.now())
+	is.updated = stamp(f.clock.Now())
 	f.indexIssue(is)
 	for _, ev := range events {
 		f.emitIssue(ev.action, actor, is, ev.extra)
@@ -190,7 +190,7 @@ func checkComment(body string, isStr bool) *reply {
 
 // addComment stores a comment and announces it. Called with f.mu held.
 func (f *Fake) addComment(is *issue, user, body string) *comment {
-	now := stamp(f.clock.now())
+	now := stamp(f.clock.Now())
 	c := &comment{id: f.st.id(), issue: is, user: user, body: body, created: now, updated: now}
 	is.comments = append(is.comments, c)
 	f.st.comments[c.id] = c
@@ -275,7 +275,7 @@ func (h handler) comment() *reply {
 		return ok(http.StatusOK, h.u.comment(c))
 	case http.MethodDelete:
 		c.deleted = true
-		c.issue.updated = stamp(h.f.clock.now())
+		c.issue.updated = stamp(h.f.clock.Now())
 		h.f.emitComment("deleted", c, nil)
 		return &reply{status: http.StatusNoContent, header: http.Header{}}
 	}
@@ -288,7 +288,7 @@ func (f *Fake) editComment(c *comment, body string) {
 	}
 	from := c.body
 	c.body = body
-	c.updated = stamp(f.clock.now())
+	c.updated = stamp(f.clock.Now())
 	c.issue.updated = c.updated
 	f.indexIssue(c.issue)
 	f.emitComment("edited", c, map[string]any{"changes": map[string]any{"body": map[string]string{"from": from}}})

@@ -19,10 +19,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pmsync/pmsync/connectors/conformance"
+	"github.com/pmsync/pmsync/connectors/internal/simkit"
 )
 
 // Options configures a Fake. The zero value of every field but Token has a
@@ -67,15 +67,14 @@ type Options struct {
 
 // Fake is the simulated GitHub. Create it with New.
 type Fake struct {
-	opts  Options
-	clock *clock
-
-	latency atomic.Int64 // nanoseconds
+	opts    Options
+	clock   *simkit.Clock
+	latency simkit.Latency
+	faults  simkit.Faults
 
 	mu     sync.Mutex
 	st     *state
 	budget budgets
-	faults []conformance.Fault
 	stats  Stats
 	base   string // public base URL seen last ("http://host[/api/v3]/")
 	reqSeq int
@@ -124,7 +123,7 @@ func New(o Options) (*Fake, error) {
 		}
 	}
 	f := &Fake{opts: o, clock: newClock(o.Start), st: newState(), base: "http://githubfake.invalid/"}
-	f.latency.Store(int64(o.Latency))
+	f.latency.Set(o.Latency)
 	for _, full := range o.Repos {
 		if _, err := f.CreateRepo(full); err != nil {
 			return nil, err
@@ -141,13 +140,17 @@ func (f *Fake) Close() error {
 }
 
 // Now is the fake's clock.
-func (f *Fake) Now() time.Time { return f.clock.now() }
+func (f *Fake) Now() time.Time { return f.clock.Now() }
 
 // Advance moves the clock forward by d.
-func (f *Fake) Advance(d time.Duration) { f.clock.advance(d) }
+func (f *Fake) Advance(d time.Duration) {
+	if d > 0 {
+		f.clock.Advance(d)
+	}
+}
 
 // SetLatency changes the delay of every answer.
-func (f *Fake) SetLatency(d time.Duration) { f.latency.Store(int64(d)) }
+func (f *Fake) SetLatency(d time.Duration) { f.latency.Set(d) }
 
 // Stats returns the counters.
 func (f *Fake) Stats() Stats {
@@ -164,12 +167,7 @@ func (f *Fake) Writes() int { return f.Stats().Writes }
 
 // Inject queues a fault for the next matching requests.
 func (f *Fake) Inject(ft conformance.Fault) {
-	if ft.Times <= 0 {
-		ft.Times = 1
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults = append(f.faults, ft)
+	f.faults.Inject(ft)
 }
 
 // Server runs a Fake on a loopback TCP port.
@@ -238,14 +236,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 
-	if d := time.Duration(f.latency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	if !f.latency.Wait(r.Context()) {
+		return
 	}
 	prefix, path := splitPrefix(r.URL.EscapedPath())
 	if !f.authorized(r) {

@@ -164,7 +164,7 @@ func (h handler) createIssue() *reply {
 	if rep := checkSizes(title, true, fields); rep != nil {
 		return rep
 	}
-	now := stamp(h.f.clock.now())
+	now := stamp(h.f.clock.Now())
 	is := &issue{id: h.f.st.id(), number: len(h.rp.issues) + 1, repo: h.rp, title: title,
 		user: h.f.opts.Login, state: "open", created: now, updated: now}
 	if body, present, isStr := str(fields, "body"); present && isStr {
@@ -317,7 +317,7 @@ func (h handler) editIssue(is *issue) *reply {
 }
 
 func (h handler) applyState(is *issue, state string, hasState bool, reason string, hasReason bool) {
-	now := stamp(h.f.clock.now())
+	now := stamp(h.f.clock.Now())
 	switch {
 	case hasState && state == "closed" && is.state == "open":
 		is.state, is.closedAt, is.closedBy, is.reason = "closed", now, h.f.opts.Login, "completed"

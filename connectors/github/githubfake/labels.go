@@ -267,7 +267,7 @@ func (h handler) writeMilestone(m *milestone) *reply {
 	if (m == nil || hasTitle) && (!isStr || strings.TrimSpace(title) == "") {
 		return invalid("Milestone", "title", "missing_field", "", docMilestones)
 	}
-	now := stamp(h.f.clock.now())
+	now := stamp(h.f.clock.Now())
 	created := m == nil
 	if created {
 		m = &milestone{id: h.f.st.id(), number: len(h.rp.milestones) + 1, state: "open", created: now, creator: h.f.opts.Login}

@@ -61,7 +61,7 @@ func (f *Fake) admit(rt route) (*reply, resource) {
 	if rt.res == "" {
 		return nil, ""
 	}
-	now := f.clock.now()
+	now := f.clock.Now()
 	limit, used, _ := f.window(rt.res, now)
 	if *used >= limit {
 		f.stats.RateLimited++
@@ -101,26 +101,19 @@ func (f *Fake) pruneCreates(now time.Time) {
 // noteCreate records one content creation for the secondary limit.
 // Called with f.mu held.
 func (f *Fake) noteCreate() {
-	f.budget.creates = append(f.budget.creates, f.clock.now())
+	f.budget.creates = append(f.budget.creates, f.clock.Now())
 	f.stats.ContentCreates++
 }
 
 // takeFault pops the first queued fault for op in the given phase.
 func (f *Fake) takeFault(op conformance.Op, afterCommit bool) (conformance.Fault, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, ft := range f.faults {
-		if ft.AfterCommit != afterCommit || (ft.Op != conformance.OpAny && ft.Op != op) {
-			continue
-		}
-		f.faults[i].Times--
-		if f.faults[i].Times <= 0 {
-			f.faults = append(f.faults[:i], f.faults[i+1:]...)
-		}
+	ft, ok := f.faults.Take(op, func(ft conformance.Fault) bool { return ft.AfterCommit == afterCommit })
+	if ok {
+		f.mu.Lock()
 		f.stats.Faults++
-		return ft, true
+		f.mu.Unlock()
 	}
-	return conformance.Fault{}, false
+	return ft, ok
 }
 
 // serveFault answers with an injected status, or cuts the connection.
@@ -201,7 +194,7 @@ func (f *Fake) finishCounted(w http.ResponseWriter, r *http.Request, prefix stri
 	}
 
 	f.mu.Lock()
-	now := f.clock.now()
+	now := f.clock.Now()
 	f.reqSeq++
 	reqID := f.reqSeq
 	if status == http.StatusNotModified {

@@ -18,7 +18,7 @@ type snapshot struct {
 // indexIssue queues the current version of is for the search index, which
 // sees it only SearchLag later. Called with f.mu held.
 func (f *Fake) indexIssue(is *issue) {
-	now := f.clock.now()
+	now := f.clock.Now()
 	v := *is
 	v.snaps = nil
 	v.labels = append([]*label(nil), is.labels...)
@@ -218,7 +218,7 @@ func (f *Fake) search(r *http.Request, u urls) *reply {
 		score float64
 	}
 	var hits []hit
-	now := f.clock.now()
+	now := f.clock.Now()
 	for _, rp := range f.st.repos {
 		for _, live := range rp.issues {
 			if is := f.indexed(live, now); is != nil {
@@ -267,7 +267,7 @@ func (f *Fake) search(r *http.Request, u urls) *reply {
 
 // rateLimitStatus answers GET /rate_limit, which costs nothing.
 func (f *Fake) rateLimitStatus() *reply {
-	now := f.clock.now()
+	now := f.clock.Now()
 	res := map[string]any{}
 	for _, name := range []resource{resCore, resSearch} {
 		limit, used, reset := f.window(name, now)

@@ -125,7 +125,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, p map[
 	if is == nil {
 		return
 	}
-	n := s.addNoteLocked(is, s.botLocked(), body, false, internal, s.tickLocked())
+	n := s.addNoteLocked(is, s.botLocked(), body, false, internal, s.clock.Tick())
 	writeJSON(w, http.StatusCreated, s.noteJSONLocked(is, n))
 }
 
@@ -154,7 +154,7 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request, p map[
 		return
 	}
 	if n.body != body {
-		now := s.tickLocked()
+		now := s.clock.Tick()
 		n.body = body
 		n.updatedAt = now
 		is.updatedAt = now
@@ -216,7 +216,7 @@ func (s *Server) handleCreateLabel(w http.ResponseWriter, r *http.Request, p map
 		return
 	}
 	s.ids.label++
-	l := &label{id: s.ids.label, title: name, color: color, description: desc, createdAt: s.tickLocked()}
+	l := &label{id: s.ids.label, title: name, color: color, description: desc, createdAt: s.clock.Tick()}
 	proj.labels[name] = l
 	writeJSON(w, http.StatusCreated, s.labelJSONLocked(l))
 }

@@ -84,7 +84,7 @@ func (s *Server) AddComment(key, author, body string, restricted bool) error {
 	if err != nil {
 		return err
 	}
-	s.addNoteLocked(is, s.addUserLocked(author, ""), body, false, restricted, s.tickLocked())
+	s.addNoteLocked(is, s.addUserLocked(author, ""), body, false, restricted, s.clock.Tick())
 	return nil
 }
 
@@ -97,7 +97,7 @@ func (s *Server) AddSystemNote(key, body string) error {
 	if err != nil {
 		return err
 	}
-	s.addNoteLocked(is, s.addUserLocked(person, ""), body, true, false, s.tickLocked())
+	s.addNoteLocked(is, s.addUserLocked(person, ""), body, true, false, s.clock.Tick())
 	return nil
 }
 

@@ -25,7 +25,7 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 		s.mu.Unlock()
 		return true
 	}
-	now := s.nowLocked()
+	now := s.clock.Now()
 	start := now.Truncate(time.Minute)
 	if !start.Equal(s.window.start) {
 		s.window = rateWindow{start: start}
@@ -56,33 +56,10 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 	return false
 }
 
-type pendingFault struct {
-	conformance.Fault
-	left int
-}
-
-// takeFault returns the first queued fault matching op, spending one use.
-func (s *Server) takeFault(op conformance.Op) *conformance.Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Op != conformance.OpAny && f.Op != op {
-			continue
-		}
-		f.left--
-		if f.left <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		out := f.Fault
-		return &out
-	}
-	return nil
-}
-
 // serveFault answers with the fault. With AfterCommit the request is
 // carried out first and its real answer thrown away: a lost response.
 // Status 0 cuts the connection instead of answering.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, rt matched, f *conformance.Fault) {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, rt matched, f conformance.Fault) {
 	if f.AfterCommit {
 		rec := httptest.NewRecorder()
 		rt.handler(s, rec, r, rt.params)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/pmsync/pmsync/connectors/conformance"
+	"github.com/pmsync/pmsync/connectors/internal/simkit"
 )
 
 // DefaultToken is the access token the simulator accepts when Options.Token
@@ -89,17 +90,17 @@ type Server struct {
 	opts  Options
 	token string
 
+	clock   *simkit.Clock
+	faults  simkit.Faults
+	latency simkit.Latency
+
 	mu       sync.Mutex
-	clock    time.Time     // simulated clock (when opts.Now is nil)
-	offset   time.Duration // added to opts.Now
 	ids      idCounters
 	projects map[int64]*project
 	byPath   map[string]*project // lower-case path
 	users    map[int64]*user
 	byLogin  map[string]*user // lower-case username
-	faults   []*pendingFault
 	window   rateWindow
-	latency  time.Duration
 
 	requests atomic.Int64
 	writes   atomic.Int64
@@ -124,7 +125,6 @@ func New(opts Options) *Server {
 		byPath:   map[string]*project{},
 		users:    map[int64]*user{},
 		byLogin:  map[string]*user{},
-		latency:  opts.Latency,
 		baseURL:  "http://gitlab.example.com",
 	}
 	if s.token == "" {
@@ -133,11 +133,16 @@ func New(opts Options) *Server {
 	if s.opts.MaxPerPage <= 0 || s.opts.MaxPerPage > 100 {
 		s.opts.MaxPerPage = 100
 	}
-	s.clock = opts.Start
-	if s.clock.IsZero() {
-		s.clock = DefaultStart
+	start := opts.Start
+	if start.IsZero() {
+		start = DefaultStart
 	}
-	s.clock = s.clock.UTC()
+	var now func() time.Time
+	if opts.Now != nil {
+		now = func() time.Time { return opts.Now().UTC() }
+	}
+	s.clock = simkit.NewClock(start.UTC(), now)
+	s.latency.Set(opts.Latency)
 	s.hooks.init(opts.HookClient)
 	s.mu.Lock()
 	s.addUserLocked("pmsync-bot", "pmsync bot")
@@ -188,46 +193,13 @@ func (s *Server) Close() {
 func (s *Server) Token() string { return s.token }
 
 // Now returns the simulator's current time.
-func (s *Server) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nowLocked()
-}
-
-func (s *Server) nowLocked() time.Time {
-	if s.opts.Now != nil {
-		return s.opts.Now().Add(s.offset).UTC()
-	}
-	return s.clock
-}
-
-// tickLocked advances the simulated clock by one millisecond for a
-// committed write and returns the new time.
-func (s *Server) tickLocked() time.Time {
-	if s.opts.Now != nil {
-		return s.nowLocked().Truncate(time.Millisecond)
-	}
-	s.clock = s.clock.Add(time.Millisecond)
-	return s.clock
-}
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // Advance moves the clock forward by d.
-func (s *Server) Advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.Now != nil {
-		s.offset += d
-		return
-	}
-	s.clock = s.clock.Add(d)
-}
+func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
 
 // SetLatency delays every later answer by d (0 turns latency off).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // Requests returns how many API requests the simulator has received.
 func (s *Server) Requests() int { return int(s.requests.Load()) }
@@ -250,7 +222,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if write {
 		s.writes.Add(1)
 	}
-	if !s.delay(r) {
+	if !s.latency.Wait(r.Context()) {
 		return
 	}
 	// The Date header tells the server's (simulated) time, as a real
@@ -268,7 +240,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w) {
 		return
 	}
-	if f := s.takeFault(rt.op); f != nil {
+	if f, ok := s.faults.Take(rt.op, nil); ok {
 		s.serveFault(w, r, rt, f)
 		return
 	}
@@ -283,24 +255,6 @@ func isWrite(method string) bool {
 	return false
 }
 
-// delay waits for the configured latency or until the request is gone.
-func (s *Server) delay(r *http.Request) bool {
-	s.mu.Lock()
-	d := s.latency
-	s.mu.Unlock()
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
-
 func (s *Server) authenticated(r *http.Request) bool {
 	if tok := r.Header.Get("Private-Token"); tok != "" {
 		return tok == s.token
@@ -312,12 +266,4 @@ func (s *Server) authenticated(r *http.Request) bool {
 }
 
 // Inject queues a fault for the next matching requests.
-func (s *Server) Inject(f conformance.Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := f.Times
-	if n <= 0 {
-		n = 1
-	}
-	s.faults = append(s.faults, &pendingFault{Fault: f, left: n})
-}
+func (s *Server) Inject(f conformance.Fault) { s.faults.Inject(f) }

@@ -259,7 +259,7 @@ func (s *Server) applyEditLocked(is *issue, e issueEdit, actor *user) editResult
 		return res
 	}
 	res.changed = true
-	now := s.tickLocked()
+	now := s.clock.Tick()
 	if res.action == "close" {
 		res.changes["closed_at"] = [2]any{nil, hookTime(now)}
 		is.closedAt = now
@@ -286,7 +286,7 @@ func (s *Server) editLabelsLocked(is *issue, e issueEdit, changes map[string][2]
 	if slices.Equal(next, is.labels) {
 		return nil
 	}
-	s.ensureLabelsLocked(is.proj, next, s.nowLocked())
+	s.ensureLabelsLocked(is.proj, next, s.clock.Now())
 	var added, removed []string
 	for _, l := range next {
 		if !slices.Contains(is.labels, l) {
@@ -351,7 +351,7 @@ func (s *Server) assigneeNoteLocked(prev, next []int64) string {
 
 // createIssueLocked stores a new issue and queues its Issue Hook.
 func (s *Server) createIssueLocked(p *project, title, desc string, labels []string, due string, confidential bool, assignees []int64, author *user) *issue {
-	now := s.tickLocked()
+	now := s.clock.Tick()
 	s.ids.issue++
 	p.nextIID++
 	is := &issue{

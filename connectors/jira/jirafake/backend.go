@@ -99,7 +99,7 @@ func (s *Server) CreateIssue(reporter string, in IssueInput) (string, error) {
 	if reporter == "" {
 		reporter = s.handle(s.opts.Me)
 	}
-	now := s.tick()
+	now := s.clock.Tick()
 	it := &issue{
 		id: s.nextID, num: s.nextNum, key: s.opts.Project + "-" + strconv.Itoa(s.nextNum), issueType: "Task",
 		status: s.opts.Workflow.Initial, priority: s.opts.DefaultPriority, reporter: reporter,

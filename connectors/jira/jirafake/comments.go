@@ -61,7 +61,7 @@ func (s *Server) handleAddComment(w http.ResponseWriter, r *http.Request, key st
 // addCommentLocked stores a comment, bumps the issue and fires both
 // comment_created and jira:issue_updated, as Jira does.
 func (s *Server) addCommentLocked(base string, it *issue, author, body string, vis *visibility) *comment {
-	now := s.tick()
+	now := s.clock.Tick()
 	c := &comment{id: s.nextCmt, author: author, updater: author, body: body, visibility: vis, created: now, updated: now}
 	s.nextCmt++
 	it.comments = append(it.comments, c)
@@ -103,7 +103,7 @@ func (s *Server) handleComment(w http.ResponseWriter, r *http.Request, key, idSt
 		if s.overWriteLimit(w, it.id) {
 			return
 		}
-		c.body, c.updater, c.updated = *body.Body, s.handle(s.opts.Me), s.tick()
+		c.body, c.updater, c.updated = *body.Body, s.handle(s.opts.Me), s.clock.Tick()
 		if body.Visibility != nil {
 			c.visibility = body.Visibility
 		}

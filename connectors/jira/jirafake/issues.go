@@ -276,7 +276,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		jiraError(w, http.StatusBadRequest, nil, errs)
 		return
 	}
-	now := s.tick()
+	now := s.clock.Tick()
 	it := &issue{
 		id: s.nextID, num: s.nextNum, key: s.opts.Project + "-" + strconv.Itoa(s.nextNum),
 		status: s.opts.Workflow.Initial, priority: s.opts.DefaultPriority, reporter: s.handle(s.opts.Me),
@@ -426,7 +426,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, key string
 
 func (s *Server) deleteLocked(base string, it *issue) {
 	it.deleted = true
-	s.tick()
+	s.clock.Tick()
 	s.indexLocked(it, nil)
 	s.emitIssue(base, "jira:issue_deleted", "issue_deleted", it, nil)
 }

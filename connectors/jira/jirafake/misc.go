@@ -105,7 +105,7 @@ func (s *Server) handleProperty(w http.ResponseWriter, r *http.Request, key, pro
 			return
 		}
 		it.props[prop] = raw
-		s.tick()
+		s.clock.Tick()
 		s.indexLocked(it, it.clone())
 		if exists {
 			w.WriteHeader(http.StatusOK)

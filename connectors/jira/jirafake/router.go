@@ -15,14 +15,8 @@ import (
 // ServeHTTP answers one API request: latency, authentication, injected
 // faults, then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if d := time.Duration(s.latency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !s.latency.Wait(r.Context()) {
+		return
 	}
 	s.requests.Add(1)
 	write := isWrite(r)
@@ -34,7 +28,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jiraError(w, http.StatusUnauthorized, []string{"You are not authenticated. Authentication required to perform this operation."}, nil)
 		return
 	}
-	f, ok := s.takeFault(classify(r))
+	f, ok := s.faults.Take(classify(r), nil)
 	if !ok {
 		s.route(w, r)
 		return
@@ -60,24 +54,6 @@ func (s *Server) authorized(r *http.Request) bool {
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
-
-func (s *Server) takeFault(op conformance.Op) (conformance.Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Op != conformance.OpAny && (f.Op != op || op == "") {
-			continue
-		}
-		f.Times--
-		if f.Times <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		} else {
-			s.faults[i] = f
-		}
-		return f, true
-	}
-	return conformance.Fault{}, false
-}
 
 func answerFault(w http.ResponseWriter, f conformance.Fault) {
 	for k, vs := range f.Header {
@@ -269,7 +245,7 @@ func (s *Server) overWriteLimit(w http.ResponseWriter, id int) bool {
 	if n <= 0 {
 		return false
 	}
-	now := s.nowLocked()
+	now := s.clock.Now()
 	var recent []time.Time
 	for _, t := range s.writeLog[id] {
 		if now.Sub(t) < time.Second {

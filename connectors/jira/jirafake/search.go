@@ -95,7 +95,7 @@ func (s *Server) lockSearch(w http.ResponseWriter, r *http.Request) (searchParam
 	}
 	s.mu.Lock()
 	s.jqls = append(s.jqls, p.JQL)
-	q, err := s.parseJQL(p.JQL, s.loc, s.nowLocked())
+	q, err := s.parseJQL(p.JQL, s.loc, s.clock.Now())
 	if err != nil {
 		s.mu.Unlock()
 		jiraError(w, http.StatusBadRequest, []string{err.Error()}, nil)

@@ -40,6 +40,7 @@ import (
 	_ "time/tzdata" // user time zones must resolve on hosts without zoneinfo
 
 	"github.com/pmsync/pmsync/connectors/conformance"
+	"github.com/pmsync/pmsync/connectors/internal/simkit"
 )
 
 // Flavor is the Jira product the simulator behaves like.
@@ -123,9 +124,11 @@ type Server struct {
 	opts Options
 	loc  *time.Location
 
+	clock   *simkit.Clock
+	faults  simkit.Faults
+	latency simkit.Latency
+
 	mu        sync.Mutex
-	clock     time.Time
-	offset    time.Duration
 	issues    map[int]*issue
 	byKey     map[string]int
 	nextNum   int
@@ -133,13 +136,11 @@ type Server struct {
 	nextCmt   int
 	nextLink  int
 	users     map[string]User // by handle: accountId (Cloud) or name (DC)
-	faults    []conformance.Fault
 	writeLog  map[int][]time.Time
 	jqls      []string
 	outbox    []*Delivery
 	delivered []*Delivery
 
-	latency  atomic.Int64
 	requests atomic.Int64
 	writes   atomic.Int64
 
@@ -164,7 +165,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts:     opts,
 		loc:      loc,
-		clock:    opts.Start,
+		clock:    simkit.NewClock(opts.Start, opts.Now),
 		issues:   map[int]*issue{},
 		byKey:    map[string]int{},
 		nextNum:  1,
@@ -178,7 +179,7 @@ func New(opts Options) *Server {
 	for _, u := range append([]User{opts.Me}, opts.Users...) {
 		s.users[s.handle(u)] = u
 	}
-	s.latency.Store(int64(opts.Latency))
+	s.latency.Set(opts.Latency)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	if opts.WebhookURL != "" {
@@ -292,42 +293,13 @@ func (s *Server) handle(u User) string {
 }
 
 // Now returns the simulated time.
-func (s *Server) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nowLocked()
-}
-
-func (s *Server) nowLocked() time.Time {
-	if s.opts.Now != nil {
-		return s.opts.Now().Add(s.offset)
-	}
-	return s.clock
-}
-
-// tick advances the clock by one millisecond for a committed write and
-// returns the write's time. Callers hold s.mu.
-func (s *Server) tick() time.Time {
-	if s.opts.Now != nil {
-		return s.nowLocked().Truncate(time.Millisecond)
-	}
-	s.clock = s.clock.Add(time.Millisecond)
-	return s.clock
-}
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // Advance moves the simulated clock forward.
-func (s *Server) Advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.Now != nil {
-		s.offset += d
-		return
-	}
-	s.clock = s.clock.Add(d)
-}
+func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
 
 // SetLatency delays every answer by d (0 turns latency off).
-func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // SetSearchLag changes Cloud's index lag.
 func (s *Server) SetSearchLag(d time.Duration) {
@@ -352,14 +324,7 @@ func (s *Server) JQLs() []string {
 }
 
 // Inject queues a fault for the next matching requests.
-func (s *Server) Inject(f conformance.Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
-}
+func (s *Server) Inject(f conformance.Fault) { s.faults.Inject(f) }
 
 // writeJSON answers status with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {

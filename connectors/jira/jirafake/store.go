@@ -96,13 +96,13 @@ func (s *Server) lookup(keyOrID string) *issue {
 // touch records a committed change: updated time and an index snapshot.
 // Callers hold s.mu.
 func (s *Server) touch(it *issue) {
-	it.updated = s.tick()
+	it.updated = s.clock.Tick()
 	s.indexLocked(it, it.clone())
 }
 
 // indexLocked appends a snapshot and prunes those the lag no longer needs.
 func (s *Server) indexLocked(it *issue, snap *issue) {
-	now := s.nowLocked()
+	now := s.clock.Now()
 	it.index = append(it.index, snapshot{at: now, issue: snap})
 	cutoff := now.Add(-s.opts.SearchLag)
 	keep := 0
@@ -123,7 +123,7 @@ func (s *Server) indexed(it *issue) *issue {
 		}
 		return it
 	}
-	cutoff := s.nowLocked().Add(-s.opts.SearchLag)
+	cutoff := s.clock.Now().Add(-s.opts.SearchLag)
 	var seen *issue
 	found := false
 	for _, v := range it.index {

@@ -151,7 +151,7 @@ func (s *Server) transitionLocked(base string, it *issue, t *Transition, resolut
 			resolution = "Done"
 		}
 		it.resolution = resolution
-		it.resolvedAt = s.nowLocked().Add(time.Millisecond)
+		it.resolvedAt = s.clock.Now().Add(time.Millisecond)
 	} else {
 		it.resolution = ""
 		it.resolvedAt = time.Time{}

@@ -59,7 +59,7 @@ func (s *Server) enqueue(event, key string, payload map[string]any) {
 		return
 	}
 	n := len(s.outbox) + len(s.delivered) + 1
-	d := &Delivery{ID: fmt.Sprintf("%d-%x", s.nowLocked().UnixMilli(), n), Event: event, Key: key, Body: body}
+	d := &Delivery{ID: fmt.Sprintf("%d-%x", s.clock.Now().UnixMilli(), n), Event: event, Key: key, Body: body}
 	s.outbox = append(s.outbox, d)
 	if s.opts.WebhookURL == "" && len(s.outbox) > maxKept {
 		s.outbox = s.outbox[len(s.outbox)-maxKept:]
@@ -72,11 +72,11 @@ func (s *Server) enqueue(event, key string, payload map[string]any) {
 
 func (s *Server) emitIssue(base, event, typeName string, it *issue, log []changelogItem) {
 	p := map[string]any{
-		"timestamp": s.nowLocked().UnixMilli(), "webhookEvent": event, "issue_event_type_name": typeName,
+		"timestamp": s.clock.Now().UnixMilli(), "webhookEvent": event, "issue_event_type_name": typeName,
 		"user": s.userJSON(base, s.handle(s.opts.Me)), "issue": s.issueJSON(base, it, navigable, nil),
 	}
 	if log != nil {
-		p["changelog"] = map[string]any{"id": strconv.FormatInt(s.nowLocked().UnixMilli()%100000, 10), "items": log}
+		p["changelog"] = map[string]any{"id": strconv.FormatInt(s.clock.Now().UnixMilli()%100000, 10), "items": log}
 	}
 	if s.opts.Flavor == Cloud {
 		p["matchedWebhookIds"] = []int{1}
@@ -89,7 +89,7 @@ func (s *Server) emitIssue(base, event, typeName string, it *issue, log []change
 func (s *Server) emitComment(base, event string, it *issue, c *comment) {
 	fields := s.fieldsJSON(base, it, map[string]bool{"summary": true, "status": true, "issuetype": true, "priority": true, "assignee": true, "project": true})
 	p := map[string]any{
-		"timestamp": s.nowLocked().UnixMilli(), "webhookEvent": event, "comment": s.commentJSON(base, it, c),
+		"timestamp": s.clock.Now().UnixMilli(), "webhookEvent": event, "comment": s.commentJSON(base, it, c),
 		"issue": map[string]any{"id": strconv.Itoa(it.id), "self": base + "/rest/api/2/issue/" + strconv.Itoa(it.id), "key": it.key, "fields": fields},
 	}
 	if s.opts.Flavor == Cloud {
@@ -101,7 +101,7 @@ func (s *Server) emitComment(base, event string, it *issue, c *comment) {
 // emitIssueComment fires the jira:issue_updated that accompanies a comment.
 func (s *Server) emitIssueComment(base, typeName string, it *issue, c *comment) {
 	p := map[string]any{
-		"timestamp": s.nowLocked().UnixMilli(), "webhookEvent": "jira:issue_updated", "issue_event_type_name": typeName,
+		"timestamp": s.clock.Now().UnixMilli(), "webhookEvent": "jira:issue_updated", "issue_event_type_name": typeName,
 		"user": s.userJSON(base, s.handle(s.opts.Me)), "issue": s.issueJSON(base, it, navigable, nil),
 		"comment": s.commentJSON(base, it, c),
 	}
@@ -122,7 +122,7 @@ func (s *Server) WebhookBody(key string) ([]byte, error) {
 		base = s.ts.URL
 	}
 	return json.Marshal(map[string]any{
-		"timestamp": s.nowLocked().UnixMilli(), "webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_updated",
+		"timestamp": s.clock.Now().UnixMilli(), "webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_updated",
 		"user": s.userJSON(base, s.handle(s.opts.Me)), "issue": s.issueJSON(base, it, navigable, nil),
 		"changelog": map[string]any{"id": "10400", "items": []changelogItem{}},
 	})
