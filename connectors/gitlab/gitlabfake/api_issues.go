@@ -34,14 +34,47 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, _ map[strin
 }
 
 func (s *Server) handleProject(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	proj := s.projectLocked(p["id"])
+	proj := s.lockProject(w, p)
 	if proj == nil {
-		notFound(w, "Project")
 		return
 	}
+	defer s.mu.Unlock()
 	writeJSON(w, http.StatusOK, s.projectJSONLocked(proj))
+}
+
+// lockProject takes s.mu and resolves the {id} path parameter. When the
+// project is unknown it answers 404, releases s.mu and returns nil;
+// otherwise the caller holds s.mu and must release it.
+func (s *Server) lockProject(w http.ResponseWriter, p map[string]string) *project {
+	s.mu.Lock()
+	proj := s.projectLocked(p["id"])
+	if proj == nil {
+		s.mu.Unlock()
+		notFound(w, "Project")
+		return nil
+	}
+	return proj
+}
+
+// lockIssue is lockProject for the {id} and {iid} path parameters.
+func (s *Server) lockIssue(w http.ResponseWriter, p map[string]string) *issue {
+	s.mu.Lock()
+	is := s.issueLocked(w, p)
+	if is == nil {
+		s.mu.Unlock()
+	}
+	return is
+}
+
+// readFormOrReject reads the request's parameters; when they cannot be
+// read it answers 400 and reports false.
+func readFormOrReject(w http.ResponseWriter, r *http.Request) (*form, bool) {
+	f, err := readForm(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return nil, false
+	}
+	return f, true
 }
 
 // issueLocked resolves the {id} and {iid} path parameters, answering 404
@@ -154,9 +187,8 @@ func containsID(ids []int64, id int64) bool {
 }
 
 func (s *Server) handleCreateIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, err := readForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
+	f, ok := readFormOrReject(w, r)
+	if !ok {
 		return
 	}
 	if t, _, _ := f.str("title"); strings.TrimSpace(t) == "" {
@@ -172,13 +204,11 @@ func (s *Server) handleCreateIssue(w http.ResponseWriter, r *http.Request, p map
 		badRequest(w, err.Error())
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	proj := s.projectLocked(p["id"])
+	proj := s.lockProject(w, p)
 	if proj == nil {
-		notFound(w, "Project")
 		return
 	}
+	defer s.mu.Unlock()
 	as, ok := s.assigneesLocked(w, f)
 	if !ok {
 		return
@@ -202,9 +232,8 @@ func (s *Server) handleCreateIssue(w http.ResponseWriter, r *http.Request, p map
 }
 
 func (s *Server) handleUpdateIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, err := readForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
+	f, ok := readFormOrReject(w, r)
+	if !ok {
 		return
 	}
 	var e issueEdit
@@ -233,12 +262,11 @@ func (s *Server) handleUpdateIssue(w http.ResponseWriter, r *http.Request, p map
 		}
 		e.stateEvent = ev
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueLocked(w, p)
+	is := s.lockIssue(w, p)
 	if is == nil {
 		return
 	}
+	defer s.mu.Unlock()
 	as, ok := s.assigneesLocked(w, f)
 	if !ok {
 		return
@@ -249,12 +277,11 @@ func (s *Server) handleUpdateIssue(w http.ResponseWriter, r *http.Request, p map
 }
 
 func (s *Server) handleDeleteIssue(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueLocked(w, p)
+	is := s.lockIssue(w, p)
 	if is == nil {
 		return
 	}
+	defer s.mu.Unlock()
 	delete(is.proj.issues, is.iid)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -264,13 +291,11 @@ func (s *Server) handleListIssues(w http.ResponseWriter, r *http.Request, p map[
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	proj := s.projectLocked(p["id"])
+	proj := s.lockProject(w, p)
 	if proj == nil {
-		notFound(w, "Project")
 		return
 	}
+	defer s.mu.Unlock()
 	var all []*issue
 	for _, is := range proj.issues {
 		if flt.keep(is) {

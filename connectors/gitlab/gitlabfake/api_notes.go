@@ -28,12 +28,11 @@ func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request, p map[s
 		}
 		dir = v
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueLocked(w, p)
+	is := s.lockIssue(w, p)
 	if is == nil {
 		return
 	}
+	defer s.mu.Unlock()
 	notes := append([]*note(nil), is.notes...)
 	sort.Slice(notes, func(i, j int) bool {
 		a, b := notes[i], notes[j]
@@ -72,12 +71,11 @@ func noteLocked(w http.ResponseWriter, is *issue, p map[string]string) *note {
 }
 
 func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueLocked(w, p)
+	is := s.lockIssue(w, p)
 	if is == nil {
 		return
 	}
+	defer s.mu.Unlock()
 	if n := noteLocked(w, is, p); n != nil {
 		writeJSON(w, http.StatusOK, s.noteJSONLocked(is, n))
 	}
@@ -102,9 +100,8 @@ func noteBody(w http.ResponseWriter, f *form) (string, bool) {
 }
 
 func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, err := readForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
+	f, ok := readFormOrReject(w, r)
+	if !ok {
 		return
 	}
 	body, ok := noteBody(w, f)
@@ -119,32 +116,29 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, p map[
 	if !internal {
 		internal, _, _ = f.boolean("confidential") // the deprecated name
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueLocked(w, p)
+	is := s.lockIssue(w, p)
 	if is == nil {
 		return
 	}
+	defer s.mu.Unlock()
 	n := s.addNoteLocked(is, s.botLocked(), body, false, internal, s.clock.Tick())
 	writeJSON(w, http.StatusCreated, s.noteJSONLocked(is, n))
 }
 
 func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, err := readForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
+	f, ok := readFormOrReject(w, r)
+	if !ok {
 		return
 	}
 	body, ok := noteBody(w, f)
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueLocked(w, p)
+	is := s.lockIssue(w, p)
 	if is == nil {
 		return
 	}
+	defer s.mu.Unlock()
 	n := noteLocked(w, is, p)
 	if n == nil {
 		return
@@ -164,13 +158,11 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request, p map[
 }
 
 func (s *Server) handleListLabels(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	proj := s.projectLocked(p["id"])
+	proj := s.lockProject(w, p)
 	if proj == nil {
-		notFound(w, "Project")
 		return
 	}
+	defer s.mu.Unlock()
 	all := make([]*label, 0, len(proj.labels))
 	for _, l := range proj.labels {
 		all = append(all, l)
@@ -184,9 +176,8 @@ func (s *Server) handleListLabels(w http.ResponseWriter, r *http.Request, p map[
 }
 
 func (s *Server) handleCreateLabel(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, err := readForm(r)
-	if err != nil {
-		badRequest(w, err.Error())
+	f, ok := readFormOrReject(w, r)
+	if !ok {
 		return
 	}
 	name, _, _ := f.str("name")
@@ -204,13 +195,11 @@ func (s *Server) handleCreateLabel(w http.ResponseWriter, r *http.Request, p map
 		badRequest(w, "color is missing")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	proj := s.projectLocked(p["id"])
+	proj := s.lockProject(w, p)
 	if proj == nil {
-		notFound(w, "Project")
 		return
 	}
+	defer s.mu.Unlock()
 	if _, dup := proj.labels[name]; dup {
 		writeJSON(w, http.StatusConflict, map[string]string{"message": "Label already exists"})
 		return
