@@ -34,6 +34,16 @@ func (f *Fake) CreateRepo(full string) (int64, error) {
 	return rp.id, nil
 }
 
+// repoLocked finds repository full ("owner/name", any case). Callers hold
+// f.mu.
+func (f *Fake) repoLocked(full string) (*repo, error) {
+	rp := f.st.repos[strings.ToLower(full)]
+	if rp == nil {
+		return nil, fmt.Errorf("githubfake: no repository %q", full)
+	}
+	return rp, nil
+}
+
 // lookup finds the issue (or pull request) of key. Called with f.mu held.
 func (f *Fake) lookup(key string) (*issue, error) {
 	full, num, ok := strings.Cut(key, "#")
@@ -41,9 +51,9 @@ func (f *Fake) lookup(key string) (*issue, error) {
 	if !ok || err != nil {
 		return nil, fmt.Errorf("githubfake: key %q is not owner/repo#number", key)
 	}
-	rp := f.st.repos[strings.ToLower(full)]
-	if rp == nil {
-		return nil, fmt.Errorf("githubfake: no repository %q", full)
+	rp, err := f.repoLocked(full)
+	if err != nil {
+		return nil, err
 	}
 	is := rp.issue(n)
 	if is == nil || is.deleted {
@@ -173,9 +183,9 @@ func (f *Fake) Count() int {
 func (f *Fake) AddPullRequest(full, title string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp := f.st.repos[strings.ToLower(full)]
-	if rp == nil {
-		return 0, fmt.Errorf("githubfake: no repository %q", full)
+	rp, err := f.repoLocked(full)
+	if err != nil {
+		return 0, err
 	}
 	now := stamp(f.clock.Now())
 	is := &issue{id: f.st.id(), number: len(rp.issues) + 1, repo: rp, title: title, user: person,
@@ -190,9 +200,9 @@ func (f *Fake) AddPullRequest(full, title string) (int, error) {
 func (f *Fake) CreateMilestone(full, title string, due time.Time) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp := f.st.repos[strings.ToLower(full)]
-	if rp == nil {
-		return 0, fmt.Errorf("githubfake: no repository %q", full)
+	rp, err := f.repoLocked(full)
+	if err != nil {
+		return 0, err
 	}
 	now := stamp(f.clock.Now())
 	m := &milestone{id: f.st.id(), number: len(rp.milestones) + 1, title: title, state: "open",

@@ -165,17 +165,24 @@ func (h handler) issueComments() *reply {
 	case http.MethodGet:
 		return h.listComments(is.comments, "created", "asc")
 	case http.MethodPost:
-		fields, rep := h.decode()
+		body, rep := h.commentBody()
 		if rep != nil {
-			return rep
-		}
-		body, _, isStr := str(fields, "body")
-		if rep := checkComment(body, isStr); rep != nil {
 			return rep
 		}
 		return ok(http.StatusCreated, h.u.comment(h.f.addComment(is, h.f.opts.Login, body)))
 	}
 	return notFound()
+}
+
+// commentBody reads the body of a comment write, answering 422 when it is
+// missing or empty.
+func (h handler) commentBody() (string, *reply) {
+	fields, rep := h.decode()
+	if rep != nil {
+		return "", rep
+	}
+	body, _, isStr := str(fields, "body")
+	return body, checkComment(body, isStr)
 }
 
 func checkComment(body string, isStr bool) *reply {
@@ -263,12 +270,8 @@ func (h handler) comment() *reply {
 	case http.MethodGet:
 		return ok(http.StatusOK, h.u.comment(c))
 	case http.MethodPatch:
-		fields, rep := h.decode()
+		body, rep := h.commentBody()
 		if rep != nil {
-			return rep
-		}
-		body, _, isStr := str(fields, "body")
-		if rep := checkComment(body, isStr); rep != nil {
 			return rep
 		}
 		h.f.editComment(c, body)
