@@ -22,7 +22,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pmsync/pmsync/connectors/conformance"
@@ -102,8 +101,7 @@ type Server struct {
 	byLogin  map[string]*user // lower-case username
 	window   rateWindow
 
-	requests atomic.Int64
-	writes   atomic.Int64
+	counters simkit.Counters
 
 	hooks hookState
 
@@ -202,26 +200,21 @@ func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
 func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // Requests returns how many API requests the simulator has received.
-func (s *Server) Requests() int { return int(s.requests.Load()) }
+func (s *Server) Requests() int { return s.counters.Requests() }
 
 // Writes returns how many write requests (POST, PUT, PATCH, DELETE) the
 // simulator has received.
-func (s *Server) Writes() int { return int(s.writes.Load()) }
+func (s *Server) Writes() int { return s.counters.Writes() }
 
 // ResetCounters sets the request and write counters to zero.
 func (s *Server) ResetCounters() {
-	s.requests.Store(0)
-	s.writes.Store(0)
+	s.counters.Reset()
 }
 
 // ServeHTTP answers one API request: count, delay, authenticate, route,
 // apply the rate limit and any injected fault, then handle it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
-	write := isWrite(r.Method)
-	if write {
-		s.writes.Add(1)
-	}
+	s.counters.Count(isWrite(r.Method))
 	if !s.latency.Wait(r.Context()) {
 		return
 	}

@@ -1,9 +1,7 @@
 package simkit
 
 import (
-	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -60,30 +58,4 @@ func (c *Clock) Advance(d time.Duration) {
 		return
 	}
 	c.frozen = c.frozen.Add(d)
-}
-
-// Latency is the real-time delay of every answer. The zero value is no
-// delay; it is safe for concurrent use.
-type Latency struct {
-	d atomic.Int64 // nanoseconds
-}
-
-// Set changes the delay (0 turns it off).
-func (l *Latency) Set(d time.Duration) { l.d.Store(int64(d)) }
-
-// Wait sleeps for the delay and reports true, or reports false as soon as
-// ctx is done (the client is gone and the request must not be answered).
-func (l *Latency) Wait(ctx context.Context) bool {
-	d := time.Duration(l.d.Load())
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

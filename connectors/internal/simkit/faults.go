@@ -1,7 +1,8 @@
 // Package simkit holds the parts the tracker simulators (jirafake,
 // gitlabfake, githubfake) share because the logic is the same in all of
 // them: the queue of injected faults with conformance.Fault semantics, the
-// advanceable simulated clock and the answer latency.
+// advanceable simulated clock, the answer latency and the request and
+// write counters.
 package simkit
 
 import (

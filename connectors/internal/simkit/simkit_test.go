@@ -94,3 +94,20 @@ func TestLatencyWait(t *testing.T) {
 		})
 	}
 }
+
+func TestCounters(t *testing.T) {
+	var c Counters
+	for _, write := range []bool{false, true, true} {
+		c.Count(write)
+	}
+	if got, want := c.Requests(), 3; got != want {
+		t.Fatalf("Requests: got %d, want %d", got, want)
+	}
+	if got, want := c.Writes(), 2; got != want {
+		t.Fatalf("Writes: got %d, want %d", got, want)
+	}
+	c.Reset()
+	if c.Requests() != 0 || c.Writes() != 0 {
+		t.Fatalf("after Reset: got %d requests and %d writes, want 0 and 0", c.Requests(), c.Writes())
+	}
+}

@@ -18,11 +18,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.latency.Wait(r.Context()) {
 		return
 	}
-	s.requests.Add(1)
-	write := isWrite(r)
-	if write {
-		s.writes.Add(1)
-	}
+	s.counters.Count(isWrite(r))
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="protected-area"`)
 		jiraError(w, http.StatusUnauthorized, []string{"You are not authenticated. Authentication required to perform this operation."}, nil)

@@ -35,7 +35,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	_ "time/tzdata" // user time zones must resolve on hosts without zoneinfo
 
@@ -141,8 +140,7 @@ type Server struct {
 	outbox    []*Delivery
 	delivered []*Delivery
 
-	requests atomic.Int64
-	writes   atomic.Int64
+	counters simkit.Counters
 
 	flushMu  sync.Mutex
 	ts       *httptest.Server
@@ -309,12 +307,12 @@ func (s *Server) SetSearchLag(d time.Duration) {
 }
 
 // Requests returns how many API requests the simulator has answered.
-func (s *Server) Requests() int { return int(s.requests.Load()) }
+func (s *Server) Requests() int { return s.counters.Requests() }
 
 // Writes returns how many write requests (creates, edits, transitions,
 // comments, properties, deletes) it has answered. Searches sent as POST
 // are reads and not counted.
-func (s *Server) Writes() int { return int(s.writes.Load()) }
+func (s *Server) Writes() int { return s.counters.Writes() }
 
 // JQLs returns every JQL query received, oldest first.
 func (s *Server) JQLs() []string {

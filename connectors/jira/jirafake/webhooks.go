@@ -35,19 +35,20 @@ const maxAttempts = 4
 func (s *Server) Outbox() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Delivery, len(s.outbox))
-	for i, d := range s.outbox {
-		out[i] = *d
-	}
-	return out
+	return copyDeliveries(s.outbox)
 }
 
 // Delivered returns the deliveries answered with 2xx, oldest first.
 func (s *Server) Delivered() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Delivery, len(s.delivered))
-	for i, d := range s.delivered {
+	return copyDeliveries(s.delivered)
+}
+
+// copyDeliveries returns copies of ds, for callers outside the lock.
+func copyDeliveries(ds []*Delivery) []Delivery {
+	out := make([]Delivery, len(ds))
+	for i, d := range ds {
 		out[i] = *d
 	}
 	return out
