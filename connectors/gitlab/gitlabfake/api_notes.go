@@ -81,30 +81,31 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request, p map[str
 	}
 }
 
-// noteBody reads and validates the body parameter.
-func noteBody(w http.ResponseWriter, f *form) (string, bool) {
+// readNote reads the request's parameters and validates the body
+// parameter of a note write, answering 400 when either fails.
+func readNote(w http.ResponseWriter, r *http.Request) (*form, string, bool) {
+	f, ok := readFormOrReject(w, r)
+	if !ok {
+		return nil, "", false
+	}
 	body, _, err := f.str("body")
 	if err != nil {
 		badRequest(w, err.Error())
-		return "", false
+		return nil, "", false
 	}
 	if strings.TrimSpace(body) == "" {
 		badRequest(w, "body is missing")
-		return "", false
+		return nil, "", false
 	}
 	if utf8.RuneCountInString(body) > maxNote {
 		fieldError(w, "note", "is too long (maximum is 1000000 characters)")
-		return "", false
+		return nil, "", false
 	}
-	return body, true
+	return f, body, true
 }
 
 func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, ok := readFormOrReject(w, r)
-	if !ok {
-		return
-	}
-	body, ok := noteBody(w, f)
+	f, body, ok := readNote(w, r)
 	if !ok {
 		return
 	}
@@ -126,11 +127,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, p map[
 }
 
 func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	f, ok := readFormOrReject(w, r)
-	if !ok {
-		return
-	}
-	body, ok := noteBody(w, f)
+	_, body, ok := readNote(w, r)
 	if !ok {
 		return
 	}
