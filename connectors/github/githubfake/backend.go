@@ -149,13 +149,7 @@ func (f *Fake) AddComment(key, author, body string, restricted bool) error {
 	if author == "" {
 		author = person
 	}
-	now := stamp(f.clock.Now())
-	c := &comment{id: f.st.id(), issue: is, user: author, body: body, created: now, updated: now}
-	is.comments = append(is.comments, c)
-	f.st.comments[c.id] = c
-	is.updated = now
-	f.indexIssue(is)
-	f.emitComment("created", c, nil)
+	f.storeComment(is, author, body)
 	return nil
 }
 

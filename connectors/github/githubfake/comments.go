@@ -195,15 +195,23 @@ func checkComment(body string, isStr bool) *reply {
 	return nil
 }
 
-// addComment stores a comment and announces it. Called with f.mu held.
+// addComment stores a comment made through the API, counts it against
+// the secondary limit and announces it. Called with f.mu held.
 func (f *Fake) addComment(is *issue, user, body string) *comment {
+	c := f.storeComment(is, user, body)
+	f.noteCreate()
+	return c
+}
+
+// storeComment stores a comment, bumps the issue and announces it. Called
+// with f.mu held.
+func (f *Fake) storeComment(is *issue, user, body string) *comment {
 	now := stamp(f.clock.Now())
 	c := &comment{id: f.st.id(), issue: is, user: user, body: body, created: now, updated: now}
 	is.comments = append(is.comments, c)
 	f.st.comments[c.id] = c
 	is.updated = now
 	f.indexIssue(is)
-	f.noteCreate()
 	f.emitComment("created", c, nil)
 	return c
 }
