@@ -26,6 +26,10 @@ func (r *rec) markerFor(origin *connectors.Item) string {
 // the marker, then the link recorded and the intent dropped in one
 // transaction. It reports whether a link now exists (in a dry run: whether
 // a mirror was found).
+//
+// The intent's Attempts counts the creates that were sent for it (counted
+// durably before each is sent): while it is 0, no mirror can have come
+// from this intent, so the look needs to find only an older one.
 func (r *rec) create(ctx context.Context) (bool, error) {
 	origin := r.item[r.origin]
 	ms := r.mirror()
@@ -36,7 +40,6 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 	resumed := err == nil
 	switch {
 	case resumed:
-		in.Attempts++
 	case errors.Is(err, store.ErrNotFound):
 		in = &store.Intent{ID: marker, Customer: r.c.ID, Origin: origin.Ref, Target: target.ID, CreatedAt: r.e.clock.Now()}
 	default:
@@ -45,10 +48,12 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 	if r.dry {
 		return r.planCreate(ctx, target, marker, in, resumed, want)
 	}
-	if err := r.e.st.PutIntent(in); err != nil {
-		return false, fmt.Errorf("record intent: %w", err)
+	if !resumed {
+		if err := r.e.st.PutIntent(in); err != nil {
+			return false, fmt.Errorf("record intent: %w", err)
+		}
 	}
-	mirror, adopted, err := r.findOrCreate(ctx, target, marker, findHint(in, resumed), want)
+	mirror, adopted, err := r.findOrCreate(ctx, target, marker, in, want)
 	if err != nil {
 		return false, err
 	}
@@ -69,10 +74,11 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 }
 
 // findOrCreate looks for the mirror carrying marker and creates it only
-// when it is not there. A failed create leaves the intent, so the next
-// attempt looks again before creating.
-func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, hint connectors.FindHint, want Values) (*connectors.Item, bool, error) {
-	found, err := target.g.FindByMarker(ctx, marker, hint)
+// when it is not there. The intent counts the create before it is sent; a
+// failed create leaves the intent, so the next attempt looks again, over
+// everything created since the intent, before creating.
+func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *store.Intent, want Values) (*connectors.Item, bool, error) {
+	found, err := target.g.FindByMarker(ctx, marker, findHint(in, r.e.clock.Now()))
 	switch {
 	case err == nil:
 		return found, true, nil
@@ -83,26 +89,36 @@ func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, hint
 	if target.ID == PlatformID {
 		it.Labels = []string{r.e.platform.ActionItemLabel}
 	}
+	in.Attempts++
+	if err := r.e.st.PutIntent(in); err != nil {
+		return nil, false, fmt.Errorf("record intent: %w", err)
+	}
 	mirror, err := target.g.Create(ctx, marker, it)
 	if err != nil {
+		if errors.Is(err, errGateClosed) { // held back by the gate: nothing was sent
+			in.Attempts--
+			if perr := r.e.st.PutIntent(in); perr != nil {
+				r.log.Warn("cannot record that a create was not sent", "err", perr)
+			}
+		}
 		return nil, false, fmt.Errorf("create mirror in %s: %w", target.ID, err)
 	}
 	return mirror, false, nil
 }
 
-// findHint bounds the look for a mirror. After an earlier attempt (an
-// intent found in the store) the mirror may have been created at any time
-// since that intent, give or take clock skew. On a first attempt nothing
-// can have been created since the intent was written a moment ago: a
-// mirror could only predate it (a store restored from an old backup), and
-// then it is old enough for the tracker's search to see; bounding the
-// listing at the intent keeps a burst of creates from listing each other
-// over and over.
-func findHint(in *store.Intent, resumed bool) connectors.FindHint {
-	if resumed {
+// findHint bounds the look for the mirror of intent in, made at now. Once
+// a create was sent for the intent, the mirror may have been created at any
+// time since the intent, give or take clock skew. Before that, nothing can
+// have been created by this intent: a mirror could only predate it (a
+// store restored from an old backup), and then it is old enough for the
+// tracker's search to see; bounding the listing at now keeps a burst of
+// creates from listing each other over and over, and keeps an intent whose
+// looks kept failing from listing everything created since it was written.
+func findHint(in *store.Intent, now time.Time) connectors.FindHint {
+	if in.Attempts > 0 {
 		return connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)}
 	}
-	return connectors.FindHint{CreatedAfter: in.CreatedAt}
+	return connectors.FindHint{CreatedAfter: now}
 }
 
 // planCreate plans, in a dry run, the creation of a mirror: a mirror
@@ -111,7 +127,7 @@ func findHint(in *store.Intent, resumed bool) connectors.FindHint {
 func (r *rec) planCreate(ctx context.Context, target *trk, marker string, in *store.Intent, resumed bool, want Values) (bool, error) {
 	origin := r.item[r.origin]
 	if resumed {
-		found, err := target.g.FindByMarker(ctx, marker, findHint(in, true))
+		found, err := target.g.FindByMarker(ctx, marker, findHint(in, r.e.clock.Now()))
 		switch {
 		case err == nil:
 			r.link = r.newLink(marker, origin, found, nil)

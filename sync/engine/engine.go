@@ -212,6 +212,7 @@ const reconcileTimeout = 5 * time.Minute
 // process reconciles one key and decides about retries.
 func (p *pass) process(ctx context.Context, c *cust, k workKey, attempts int) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reconcileTimeout)
+	rctx = withStop(rctx, ctx.Done()) // no waiting out a Retry-After at shutdown
 	start := p.e.clock.Now()
 	err := p.reconcile(rctx, c, k)
 	cancel()

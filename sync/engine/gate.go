@@ -20,6 +20,10 @@ import (
 // retry time, so a blocked tracker holds no worker.
 const maxInlineWait = time.Second
 
+// rateCooldown is how long after a rate-limit answer calls of several
+// requests run alone on their tracker.
+const rateCooldown = time.Minute
+
 // defaultRateWait is how long a tracker is blocked after a rate-limit error
 // that did not say for how long.
 const defaultRateWait = 30 * time.Second
@@ -28,11 +32,17 @@ const defaultRateWait = 30 * time.Second
 // request: no request reached the tracker.
 var errGateClosed = errors.New("request held back until the tracker's rate-limit wait passes")
 
+// errCut marks a call cut short because the tracker asked, in the answer to
+// another call, to wait: its next request was not sent, but earlier ones
+// may have reached the tracker.
+var errCut = errors.New("call cut short: the tracker asked to wait")
+
 // guarded wraps a tracker's connector with the engine's request discipline:
 // a gate that holds every request until the tracker's Retry-After (or
 // rate-limit reset) has passed, a token bucket for the credential, and a
-// bound on requests in flight. It never retries: retries belong to the
-// work queue.
+// bound on requests in flight. Reads are retried in place a few times
+// (retry.go); writes never are, except when the gate held them back before
+// anything was sent.
 type guarded struct {
 	inner connectors.Connector
 	id    string
@@ -40,8 +50,15 @@ type guarded struct {
 	lim   *rate.Limiter // nil: no limit
 	sem   chan struct{}
 
-	mu      sync.Mutex
-	blocked time.Time // no request before this instant
+	// excl is held shared by every call, and alone by a call of several
+	// requests while the tracker is rate limiting (see call).
+	excl sync.RWMutex
+
+	mu        sync.Mutex
+	blocked   time.Time                          // no request before this instant
+	limitedAt time.Time                          // the latest rate-limit answer
+	inflight  map[uint64]context.CancelCauseFunc // calls under way, by id
+	nextCall  uint64
 
 	requests, writes atomic.Int64
 }
@@ -70,13 +87,59 @@ func (g *guarded) BlockedUntil() time.Time {
 	return b
 }
 
-// block holds requests until t.
-func (g *guarded) block(t time.Time) {
+// block holds requests until t, and cuts short every call under way but
+// self (0: none): a call of several requests (a search over pages, a look
+// for a marker that reads item after item, an update with workflow
+// transitions) must not send its next request before t either. The
+// connectors check their context before each request.
+func (g *guarded) block(t time.Time, self uint64) {
+	now := g.clock.Now()
 	g.mu.Lock()
 	if t.After(g.blocked) {
 		g.blocked = t
 	}
+	g.limitedAt = now
+	var cut []context.CancelCauseFunc
+	if t.After(now) {
+		for id, cancel := range g.inflight {
+			if id != self {
+				cut = append(cut, cancel)
+			}
+		}
+	}
 	g.mu.Unlock()
+	for _, cancel := range cut {
+		cancel(errCut)
+	}
+}
+
+// limiting reports whether the tracker answered a rate limit within the
+// last rateCooldown.
+func (g *guarded) limiting() bool {
+	g.mu.Lock()
+	at := g.limitedAt
+	g.mu.Unlock()
+	return !at.IsZero() && g.clock.Now().Sub(at) < rateCooldown
+}
+
+// start registers a call about to send its first request; done must be
+// called when it returns.
+func (g *guarded) start(ctx context.Context) (cctx context.Context, id uint64, done func()) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	g.mu.Lock()
+	if g.inflight == nil {
+		g.inflight = map[uint64]context.CancelCauseFunc{}
+	}
+	g.nextCall++
+	id = g.nextCall
+	g.inflight[id] = cancel
+	g.mu.Unlock()
+	return cctx, id, func() {
+		g.mu.Lock()
+		delete(g.inflight, id)
+		g.mu.Unlock()
+		cancel(nil)
+	}
 }
 
 // sleep waits d on the engine clock or until ctx ends.
@@ -154,74 +217,98 @@ func (g *guarded) acquire(ctx context.Context, op string) (release func(), err e
 	}
 }
 
-// observe records what a response said about the tracker's limits.
-func (g *guarded) observe(err error) {
+// observe records what an answer of call self said about the tracker's
+// limits: the gate closes until the later of the error's Retry-After and
+// the connector's BlockedUntil (see BlockedUntil).
+func (g *guarded) observe(err error, self uint64) {
 	if err == nil {
 		return
 	}
 	ra, has := connectors.RetryAfterOf(err)
 	switch code := connectors.CodeOf(err); {
-	case errors.Is(err, errGateClosed):
+	case errors.Is(err, errGateClosed), errors.Is(err, errCut):
 	case has && (code == connectors.CodeRateLimited || code == connectors.CodeTemporary):
-		g.block(g.clock.Now().Add(ra))
+		g.block(g.clock.Now().Add(ra), self)
 	case code == connectors.CodeRateLimited:
-		g.block(g.clock.Now().Add(defaultRateWait))
+		g.block(g.clock.Now().Add(defaultRateWait), self)
 	}
 }
 
-// call runs one connector request under the discipline.
-func (g *guarded) call(ctx context.Context, op string, write bool, f func() error) error {
+// call makes one connector call under the discipline, once: the gate, the
+// token bucket and a slot first; a call cut short because another call's
+// answer closed the gate ends with a rate-limited error wrapping errCut.
+//
+// A call of several requests by nature (alone: a look for a marker, a
+// listing of changes) runs alone on its tracker while the tracker is rate
+// limiting: the engine cannot hold the requests a connector makes inside
+// one call, so otherwise a Retry-After answered to another call would cut
+// it short between two of its requests, nearly every time under a
+// tracker that rate limits often, and it would never complete.
+func (g *guarded) call(ctx context.Context, op string, write, alone bool, f func(context.Context) error) error {
+	if alone && g.limiting() {
+		g.excl.Lock()
+		defer g.excl.Unlock()
+	} else {
+		g.excl.RLock()
+		defer g.excl.RUnlock()
+	}
 	release, err := g.acquire(ctx, op)
 	if err != nil {
 		return err
 	}
 	defer release()
+	cctx, id, done := g.start(ctx)
+	defer done()
 	g.requests.Add(1)
 	if write {
 		g.writes.Add(1)
 	}
-	err = f()
-	g.observe(err)
+	err = f(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(cctx), errCut) {
+		wait := max(g.BlockedUntil().Sub(g.clock.Now()), 0)
+		err = &connectors.Error{Code: connectors.CodeRateLimited, Op: g.id + ": " + op, RetryAfter: wait, Err: errCut}
+	}
+	g.observe(err, id)
 	return err
 }
 
 func (g *guarded) Get(ctx context.Context, key string) (it *connectors.Item, err error) {
-	err = g.call(ctx, "get "+key, false, func() error { it, err = g.inner.Get(ctx, key); return err })
+	err = g.read(ctx, "get "+key, false, func(ctx context.Context) error { it, err = g.inner.Get(ctx, key); return err })
 	return it, err
 }
 
 func (g *guarded) Changes(ctx context.Context, cursor string) (ch *connectors.Changes, err error) {
-	err = g.call(ctx, "list changes", false, func() error { ch, err = g.inner.Changes(ctx, cursor); return err })
+	err = g.read(ctx, "list changes", true, func(ctx context.Context) error { ch, err = g.inner.Changes(ctx, cursor); return err })
 	return ch, err
 }
 
 func (g *guarded) Create(ctx context.Context, marker string, it *connectors.Item) (out *connectors.Item, err error) {
-	err = g.call(ctx, "create item", true, func() error { out, err = g.inner.Create(ctx, marker, it); return err })
+	err = g.write(ctx, "create item", func(ctx context.Context) error { out, err = g.inner.Create(ctx, marker, it); return err })
 	return out, err
 }
 
 func (g *guarded) Update(ctx context.Context, key string, p connectors.Patch) (out *connectors.Item, err error) {
-	err = g.call(ctx, "update "+key, true, func() error { out, err = g.inner.Update(ctx, key, p); return err })
+	err = g.write(ctx, "update "+key, func(ctx context.Context) error { out, err = g.inner.Update(ctx, key, p); return err })
 	return out, err
 }
 
 func (g *guarded) FindByMarker(ctx context.Context, marker string, h connectors.FindHint) (out *connectors.Item, err error) {
-	err = g.call(ctx, "find by marker", false, func() error { out, err = g.inner.FindByMarker(ctx, marker, h); return err })
+	err = g.read(ctx, "find by marker", true, func(ctx context.Context) error { out, err = g.inner.FindByMarker(ctx, marker, h); return err })
 	return out, err
 }
 
 func (g *guarded) ListComments(ctx context.Context, key string) (out []connectors.Comment, err error) {
-	err = g.call(ctx, "list comments of "+key, false, func() error { out, err = g.inner.ListComments(ctx, key); return err })
+	err = g.read(ctx, "list comments of "+key, false, func(ctx context.Context) error { out, err = g.inner.ListComments(ctx, key); return err })
 	return out, err
 }
 
 func (g *guarded) AddComment(ctx context.Context, key, marker, body string) (out *connectors.Comment, err error) {
-	err = g.call(ctx, "comment on "+key, true, func() error { out, err = g.inner.AddComment(ctx, key, marker, body); return err })
+	err = g.write(ctx, "comment on "+key, func(ctx context.Context) error { out, err = g.inner.AddComment(ctx, key, marker, body); return err })
 	return out, err
 }
 
 func (g *guarded) EditComment(ctx context.Context, key, id, body string) (out *connectors.Comment, err error) {
-	err = g.call(ctx, "edit comment on "+key, true, func() error { out, err = g.inner.EditComment(ctx, key, id, body); return err })
+	err = g.write(ctx, "edit comment on "+key, func(ctx context.Context) error { out, err = g.inner.EditComment(ctx, key, id, body); return err })
 	return out, err
 }
 

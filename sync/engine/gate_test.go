@@ -101,7 +101,7 @@ func TestGateRecheckedAfterWaitingForAToken(t *testing.T) {
 		done <- err
 	}()
 	waitFor(t, "the second Get to wait for a token", func() bool { return clock.Timers() == 1 })
-	g.block(clock.Now().Add(5 * time.Second))
+	g.block(clock.Now().Add(20*time.Second), 0)
 	clock.Advance(time.Second)
 	err := <-done
 	if !errors.Is(err, errGateClosed) {

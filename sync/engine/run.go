@@ -257,25 +257,17 @@ func (e *Engine) resyncLoop(ctx context.Context) {
 	}
 }
 
-// pollOnce reads the changes of t since cursor, retrying failures that may
-// pass up to Options.MaxAttempts times.
+// pollOnce reads the changes of t since cursor (the read is retried in
+// place, see retry.go).
 func (e *Engine) pollOnce(ctx context.Context, t *trk, cursor string) (*connectors.Changes, error) {
-	for attempt := 1; ; attempt++ {
-		start := e.clock.Now()
-		ch, err := t.g.Changes(ctx, cursor)
-		n := 0
-		if ch != nil {
-			n = ch.Requests
-		}
-		e.notePoll(t.ID, start, n, err)
-		if err == nil || !retryable(err) || attempt >= e.o.MaxAttempts {
-			return ch, err
-		}
-		wait := backoff(attempt, err, t.g.BlockedUntil().Sub(e.clock.Now()))
-		if err := sleep(ctx, e.clock, wait); err != nil {
-			return nil, err
-		}
+	start := e.clock.Now()
+	ch, err := t.g.Changes(ctx, cursor)
+	n := 0
+	if ch != nil {
+		n = ch.Requests
 	}
+	e.notePoll(t.ID, start, n, err)
+	return ch, err
 }
 
 // SyncOnce runs one full pass: open intents, every link, and everything

@@ -65,7 +65,7 @@ func TestGateRefusesWithoutRequest(t *testing.T) {
 	clock := newFakeClock(false)
 	w := newWorldClock(t, clock, nil, "jane")
 	g := w.eng.byID["jane"].tr.g
-	g.block(clock.Now().Add(10 * time.Second))
+	g.block(clock.Now().Add(10*time.Second), 0)
 	before := w.cust["jane"].Requests()
 	_, err := g.Get(context.Background(), "JANE-1")
 	ra, ok := retryAfter(err)

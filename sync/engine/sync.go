@@ -33,6 +33,7 @@ func (r *rec) syncFields(ctx context.Context) error {
 		}
 	}
 	next := [2]Values{copyValues(cur[0]), copyValues(cur[1])}
+	recorded := make([]bool, len(conflicts))
 	for _, s := range []Side{PlatformSide, CustomerSide} {
 		if patch[s].Empty() {
 			continue
@@ -49,12 +50,26 @@ func (r *rec) syncFields(ctx context.Context) error {
 			next[s][f] = sv[f]
 		}
 		r.item[s] = stored
+		// Keep what this write settled, should a later write of this
+		// reconcile fail: the bases of the fields written (on both
+		// sides) and the conflicts it resolved. The link is saved with
+		// the error, and the next attempt does not see the write as a
+		// change of that side.
+		r.settle(s, fields[s], next)
+		for i, d := range conflicts {
+			if d.Target == s && !recorded[i] {
+				r.conflict(d)
+				recorded[i] = true
+			}
+		}
 	}
 	if r.dry {
 		return nil
 	}
-	for _, d := range conflicts {
-		r.conflict(d)
+	for i, d := range conflicts {
+		if !recorded[i] {
+			r.conflict(d)
+		}
 	}
 	if r.link.Owner != owner {
 		r.link.Owner = owner
@@ -71,6 +86,23 @@ func (r *rec) syncFields(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// settle records, after a write of fields to side s, the bases of those
+// fields on both sides: the value side s now holds, and the value of the
+// other side that it was merged from.
+func (r *rec) settle(s Side, fields []Field, next [2]Values) {
+	for _, side := range []Side{s, s.Other()} {
+		sd := linkSide(r.link, side)
+		base := toValues(sd.Base)
+		for _, f := range fields {
+			base[f] = next[side][f]
+		}
+		if nb := toFields(base, sd.Base.Assignee); nb != sd.Base {
+			sd.Base = nb
+			r.dirty = true
+		}
+	}
 }
 
 func copyValues(v Values) Values {
