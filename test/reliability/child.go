@@ -23,14 +23,13 @@ const ChildEnv = "PMSYNC_RELIABILITY_CHILD"
 // ChildConfig is what a daemon child needs to run: where the simulators
 // of its parent listen, its store file and its tuning.
 type ChildConfig struct {
-	Store        string          `json:"store"`
-	Trackers     []ChildTracker  `json:"trackers"` // the platform first
-	PollInterval time.Duration   `json:"poll_interval"`
-	Workers      int             `json:"workers"`
-	NoSync       bool            `json:"no_sync"`
-	Lifetime     time.Duration   `json:"lifetime"` // the child exits by itself after this long
-	Share        engine.Share    `json:"share"`
-	Extra        json.RawMessage `json:"extra,omitempty"`
+	Store        string         `json:"store"`
+	Trackers     []ChildTracker `json:"trackers"` // the platform first
+	PollInterval time.Duration  `json:"poll_interval"`
+	Workers      int            `json:"workers"`
+	NoSync       bool           `json:"no_sync"`
+	Lifetime     time.Duration  `json:"lifetime"` // the child exits by itself after this long
+	Share        engine.Share   `json:"share"`
 }
 
 // ChildTracker is one simulator as the child reaches it.

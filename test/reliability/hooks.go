@@ -36,8 +36,8 @@ func (t *SimTracker) HookBody(n int) []byte {
 
 // HookRequest builds a delivery of body to the webhook URL base +
 // "/webhooks/" + the tracker id, authenticated as auth says, with the
-// tracker's delivery id header set to delivery. A nil body reader with
-// chunked set sends the body without Content-Length.
+// tracker's delivery id header set to delivery. With chunked the body is
+// sent without Content-Length (chunked transfer encoding).
 func (t *SimTracker) HookRequest(base string, body []byte, delivery string, auth HookAuth, chunked bool) (*http.Request, error) {
 	secret := HookSecret
 	if auth == HookWrong {
