@@ -17,11 +17,14 @@ import (
 //
 //  1. JQL "labels = pmsync-<id>": exact and immediate on Data Center, and
 //     on Cloud for issues this connector wrote lately (reconcileIssues).
-//  2. Keys are sequential per project, so it reads the issues above the
+//     On Data Center this answer is final.
+//  2. Cloud only: keys are sequential per project, so it reads the issues above the
 //     highest key this connector has seen (after a restart: the newest key
 //     the index knows) directly by GET, which is consistent, until
 //     probeMisses keys in a row do not exist; with a hint it also walks
-//     down from there while issues are newer than hint.CreatedAfter.
+//     down from there while issues are newer than hint.CreatedAfter and
+//     than the index lag (an older issue is in the index, so step 1 would
+//     have found it).
 //     Each read asks for the "pmsync" entity property.
 const (
 	probeMisses  = 4
@@ -44,6 +47,12 @@ func (c *Connector) FindByMarker(ctx context.Context, marker string, hint connec
 		if it, err := c.item(op, &raws[i]); err == nil && it.Marker == marker {
 			return it, nil
 		}
+	}
+	if c.flavor == FlavorDataCenter {
+		// Data Center indexes an issue in the request that creates it, so
+		// the JQL answer is authoritative: probing keys would only add
+		// requests (and, on a failing network, chances to fail).
+		return nil, connectors.Errorf(connectors.CodeNotFound, op, errors.New("no issue carries the marker"))
 	}
 	return c.probe(ctx, op, marker, hint)
 }
@@ -77,6 +86,12 @@ func (c *Connector) probe(ctx context.Context, op, marker string, hint connector
 	if hint.CreatedAfter.IsZero() {
 		return nil, connectors.Errorf(connectors.CodeNotFound, op, errors.New("no issue carries the marker"))
 	}
+	// An issue older than the index lag is in the index, so the label
+	// search above would have found it: only younger ones need reading.
+	after := hint.CreatedAfter
+	if floor := c.now().Add(-(c.indexLag + c.overlap)); floor.After(after) {
+		after = floor
+	}
 	for n := top; n >= 1 && n > top-maxProbeDown; n-- {
 		it, err := c.probeOne(ctx, op, n)
 		switch {
@@ -88,7 +103,7 @@ func (c *Connector) probe(ctx context.Context, op, marker string, hint connector
 		if it.Marker == marker {
 			return it, nil
 		}
-		if it.CreatedAt.Before(hint.CreatedAfter) {
+		if it.CreatedAt.Before(after) {
 			break
 		}
 	}
