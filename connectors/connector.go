@@ -146,10 +146,10 @@ func (it *Item) HasLabel(name string) bool {
 
 // Comment is one comment (GitLab: note) on an item.
 type Comment struct {
-	ID        string    `json:"id"`
-	Author    string    `json:"author"` // display name or login of the writer
-	Body      string    `json:"body"`   // Markdown, marker removed
-	Marker    string    `json:"marker,omitempty"`
+	ID     string `json:"id"`
+	Author string `json:"author"` // display name or login of the writer
+	Body   string `json:"body"`   // Markdown, marker removed
+	Marker string `json:"marker,omitempty"`
 	// Restricted is true for comments that must never leave their tracker:
 	// Jira comments with a visibility restriction, GitLab internal notes and
 	// notes on confidential issues.

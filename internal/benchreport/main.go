@@ -76,7 +76,9 @@ func write(w io.Writer, rows []row) {
 			}
 		}
 	}
-	sort.Slice(units, func(i, j int) bool { return rank(units[i]) < rank(units[j]) || rank(units[i]) == rank(units[j]) && units[i] < units[j] })
+	sort.Slice(units, func(i, j int) bool {
+		return rank(units[i]) < rank(units[j]) || rank(units[i]) == rank(units[j]) && units[i] < units[j]
+	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "package\tbenchmark\t")
 	for _, u := range units {
