@@ -10,7 +10,7 @@ while IFS= read -r line; do
   name="$(sed -E 's/^.*func (Fuzz[A-Za-z0-9_]+).*/\1/' <<<"$line")"
   pkg="./$(dirname "$file")"
   echo "== $name ($pkg) for $time"
-  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg"; then
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" -fuzzminimizetime 10s "$pkg"; then
     status=1
   fi
 done < <(git ls-files '*_test.go' | xargs grep -nE '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' | grep -v '^deploy/')
