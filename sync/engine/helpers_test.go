@@ -7,79 +7,21 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/connectors/memory"
+	"github.com/pmsync/pmsync/internal/testclock"
 	"github.com/pmsync/pmsync/store"
 )
 
-// fakeClock is a Clock tests move. In auto mode every After returns at
+// fakeClock is the movable test clock: in auto mode every After returns at
 // once, moving the clock forward by its duration (so backoffs cost no real
 // time); otherwise timers fire only on Advance.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	auto   bool
-	timers []fakeTimer
-}
+type fakeClock = testclock.Clock
 
-type fakeTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(auto bool) *fakeClock { return &fakeClock{now: memory.Epoch, auto: auto} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if c.auto {
-		if d > 0 {
-			c.now = c.now.Add(d)
-		}
-		ch <- c.now
-		return ch
-	}
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-			continue
-		}
-		t.ch <- c.now
-	}
-	c.timers = kept
-}
-
-// Timers returns how many timers wait.
-func (c *fakeClock) Timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
+func newFakeClock(auto bool) *fakeClock { return testclock.New(memory.Epoch, auto) }
 
 // waitFor polls cond in real time until it holds or 10 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
