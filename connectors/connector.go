@@ -116,22 +116,28 @@ func (r Ref) String() string { return r.Tracker + ":" + r.Key }
 // pmsync marker removed. The shared summary that crosses to the other side
 // is extracted from it by the engine, never by a connector.
 type Item struct {
-	Ref         Ref       `json:"ref"`
-	ID          string    `json:"id"`  // stable native id (Jira numeric id, GitHub/GitLab global id)
-	URL         string    `json:"url"` // web page of the item for people
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Status      Status    `json:"status"`
-	Priority    Priority  `json:"priority,omitempty"`
-	Kind        Kind      `json:"kind,omitempty"`
-	Owner       Owner     `json:"owner,omitempty"`
-	Assignee    string    `json:"assignee,omitempty"`
-	Due         string    `json:"due,omitempty"` // YYYY-MM-DD or empty
-	Incident    string    `json:"incident,omitempty"`
-	Labels      []string  `json:"labels,omitempty"` // labels not mapped to a canonical field
-	Marker      string    `json:"marker,omitempty"` // pmsync marker id found on the item, if any
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Ref         Ref      `json:"ref"`
+	ID          string   `json:"id"`  // stable native id (Jira numeric id, GitHub/GitLab global id)
+	URL         string   `json:"url"` // web page of the item for people
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Status      Status   `json:"status"`
+	Priority    Priority `json:"priority,omitempty"`
+	Kind        Kind     `json:"kind,omitempty"`
+	Owner       Owner    `json:"owner,omitempty"`
+	Assignee    string   `json:"assignee,omitempty"`
+	Due         string   `json:"due,omitempty"` // YYYY-MM-DD or empty
+	Incident    string   `json:"incident,omitempty"`
+	Labels      []string `json:"labels,omitempty"` // labels not mapped to a canonical field
+	Marker      string   `json:"marker,omitempty"` // pmsync marker id found on the item, if any
+	// CommentCount is how many comments ListComments would return (system
+	// notes excluded, restricted comments included), as the tracker states
+	// it with the item; CommentsUnknown (-1) when the answer did not say.
+	// The engine lists an item's comments only when this differs from the
+	// count it saw last, or when told that comments changed.
+	CommentCount int       `json:"comment_count"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // HasLabel reports whether the item carries label name (case-insensitive).
@@ -143,6 +149,10 @@ func (it *Item) HasLabel(name string) bool {
 	}
 	return false
 }
+
+// CommentsUnknown is Item.CommentCount when the tracker's answer did not
+// give the number of comments.
+const CommentsUnknown = -1
 
 // Comment is one comment (GitLab: note) on an item.
 type Comment struct {

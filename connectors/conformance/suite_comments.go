@@ -79,6 +79,7 @@ func testComments(t *testing.T, e *env) {
 	if cs := e.listComments(t, key); len(cs) != 0 {
 		t.Errorf("ListComments on a new item: got %d comments, want 0", len(cs))
 	}
+	checkCommentCount(t, e, key, 0)
 	m := e.marker("cmt")
 	first := e.addComment(t, key, m, "Alice (Platform) wrote: first **comment** ✓\n\n- with a list")
 	if first.Marker != m || normText(first.Body) != "Alice (Platform) wrote: first **comment** ✓\n\n- with a list" || first.ID == "" {
@@ -106,6 +107,7 @@ func testComments(t *testing.T, e *env) {
 		want = append(want, wantComment{body: "internal only: customer is on the old SDK", restricted: true})
 	}
 	checkComments(t, "ListComments", e.listComments(t, key), want)
+	checkCommentCount(t, e, key, len(want))
 
 	edited, err := e.c.EditComment(e.ctx(t), key, first.ID, "first comment, edited — 東京")
 	noSecret(t, err)
@@ -143,5 +145,19 @@ func testCommentsPagination(t *testing.T, e *env) {
 	checkComments(t, "ListComments over many pages", got, want)
 	if !slices.IsSortedFunc(got, func(a, b connectors.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }) {
 		t.Errorf("ListComments: comments are not oldest first")
+	}
+}
+
+// checkCommentCount asserts that Get states the item's number of comments
+// (system notes excluded): the engine skips listing comments when it is
+// unchanged, so a wrong count loses comments.
+func checkCommentCount(t *testing.T, e *env, key string, want int) {
+	t.Helper()
+	it, err := e.c.Get(e.ctx(t), key)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", key, err)
+	}
+	if it.CommentCount != want {
+		t.Errorf("Get(%s).CommentCount = %d, want %d (the comments ListComments returns)", key, it.CommentCount, want)
 	}
 }

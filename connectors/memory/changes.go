@@ -99,7 +99,7 @@ func (c *Connector) FindByMarker(ctx context.Context, marker string, hint connec
 			}
 		}
 		if hit != nil {
-			it := c.item(hit.iss)
+			it := c.item(hit)
 			found = &it
 		}
 		return nil
@@ -126,7 +126,7 @@ func (c *Connector) FindByMarker(ctx context.Context, marker string, hint connec
 				n++
 				before = r.num
 				if connectors.HasMarker(r.iss.Body, marker) {
-					it := c.item(r.iss)
+					it := c.item(r)
 					found = &it
 					return nil
 				}

@@ -138,8 +138,14 @@ func (tr *Tracker) lookupLocked(key string) (*record, error) {
 	return r, nil
 }
 
-func (c *Connector) item(is Issue) connectors.Item {
-	return toItem(is, c.scheme, c.id, c.baseURL)
+func (c *Connector) item(r *record) connectors.Item {
+	it := toItem(r.iss, c.scheme, c.id, c.baseURL)
+	for _, n := range r.notes {
+		if !n.System {
+			it.CommentCount++
+		}
+	}
+	return it
 }
 
 // Get reads one item.
@@ -150,7 +156,7 @@ func (c *Connector) Get(ctx context.Context, key string) (*connectors.Item, erro
 		if err != nil {
 			return err
 		}
-		it = c.item(r.iss)
+		it = c.item(r)
 		return nil
 	})
 	if err != nil {
@@ -168,7 +174,7 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	is := fromItem(it, marker, c.scheme)
 	var out connectors.Item
 	err := c.do(ctx, request{op: conformance.OpCreate, write: true, what: what}, func(time.Time) error {
-		out = c.item(c.tr.insertLocked(is).iss)
+		out = c.item(c.tr.insertLocked(is))
 		return nil
 	})
 	if err != nil {
@@ -198,7 +204,7 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 			r.iss = next
 			c.tr.touchLocked(r)
 		}
-		out = c.item(r.iss)
+		out = c.item(r)
 		return nil
 	})
 	if err != nil {
@@ -236,7 +242,7 @@ func (c *Connector) listPage(ctx context.Context, since, posT time.Time, posSeq 
 			recs, more = recs[:c.tr.pageSize], true
 		}
 		for _, r := range recs {
-			page = append(page, c.item(r.iss))
+			page = append(page, c.item(r))
 		}
 		if len(recs) > 0 {
 			cp := *recs[len(recs)-1]
