@@ -16,6 +16,10 @@ type Side struct {
 	UpdatedAt time.Time      `json:"updated_at,omitzero"` // the item's UpdatedAt when Base was taken
 	CreatedAt time.Time      `json:"created_at,omitzero"` // when the item was created in its tracker
 	ClosedAt  time.Time      `json:"closed_at,omitzero"`  // when pmsync first saw the item closed; zero while open
+	// Comments is the item's comment count when its comments were last
+	// mirrored (connectors.Item.CommentCount): while the item states the
+	// same count, its comments need not be listed again.
+	Comments int `json:"comments,omitempty"`
 }
 
 // Fields are the synced field values of one side, as last seen or written.
