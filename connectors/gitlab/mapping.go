@@ -117,6 +117,18 @@ func (s scheme) toItem(tracker, path string, is *gl.Issue) *connectors.Item {
 		it.Assignee = is.Assignee.Username
 	}
 	it.Due = dueOf(is)
+	// user_notes_count is GitLab's count of the issue's non-system notes
+	// (Note.count_for_collection: the "user" scope, system = false), the
+	// notes ListComments returns. It counts internal notes whatever the
+	// reader's role, and notes of banned users that the notes list hides
+	// when GitLab's hidden_notes flag is on: for a token without the
+	// Reporter role, or with banned authors, it is higher than the list.
+	// The engine only compares it with the last count it saw, so a count
+	// that is high but moves with every added or deleted note is enough.
+	// It does not move when a note is edited. client-go reads it into an
+	// int64, so an answer without it reads as 0; every REST issue answer
+	// (list, get, create, update) carries it (API::Entities::IssueBasic).
+	it.CommentCount = int(is.UserNotesCount)
 	if is.CreatedAt != nil {
 		it.CreatedAt = is.CreatedAt.UTC()
 	}
