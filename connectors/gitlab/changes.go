@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -12,32 +11,16 @@ import (
 	"github.com/pmsync/pmsync/connectors"
 )
 
-// cursorPrefix versions the cursor format: "v1:" and the newest
-// updated_at seen, RFC 3339 with nanoseconds.
-const cursorPrefix = "v1:"
-
-func formatCursor(t time.Time) string { return cursorPrefix + t.UTC().Format(time.RFC3339Nano) }
-
-func parseCursor(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	v, ok := strings.CutPrefix(s, cursorPrefix)
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if !ok || err != nil {
-		return time.Time{}, fmt.Errorf("cursor %q is not a GitLab cursor (%s<RFC 3339 time>)", s, cursorPrefix)
-	}
-	return t, nil
-}
-
 // Changes lists issues updated since the cursor's time minus the overlap
 // (updated_after, order_by=updated_at, sort=asc, per_page=100), following
-// every page, de-duplicated by id. With nothing changed it costs one
-// request.
+// every page, de-duplicated by iid, and leaves out the issues the cursor
+// says were already returned with the same updated_at. With nothing
+// changed it costs one request and returns nothing, also within the
+// overlap after a change.
 func (c *Client) Changes(ctx context.Context, cursor string) (*connectors.Changes, error) {
 	op := "gitlab: list changed issues"
 	start := c.now()
-	since, err := parseCursor(cursor)
+	state, err := parseCursor(cursor)
 	if err != nil {
 		return nil, connectors.Errorf(connectors.CodeInvalid, op, err)
 	}
@@ -50,46 +33,60 @@ func (c *Client) Changes(ctx context.Context, cursor string) (*connectors.Change
 		ListOptions: gl.ListOptions{PerPage: perPage},
 		State:       gl.Ptr("all"), OrderBy: gl.Ptr("updated_at"), Sort: gl.Ptr("asc"),
 	}
+	since := state.t
 	if !since.IsZero() {
 		opt.UpdatedAfter = gl.Ptr(since.Add(-c.overlap))
 	}
-	out := &connectors.Changes{Cursor: cursor}
-	index := map[int64]int{}
-	newest := since
-	var served time.Time
-	out.Requests, served, err = c.eachPage(ctx, op, opt, func(page []*gl.Issue) bool {
+	type row struct {
+		iid int64
+		it  *connectors.Item
+	}
+	var rows []row
+	index := map[int64]int{} // iid → position in rows
+	requests, served, err := c.eachPage(ctx, op, opt, func(page []*gl.Issue) bool {
 		for _, is := range page {
-			c.rememberConfidential(is.IID, is.Confidential)
+			c.seen(is)
 			it := c.labels.toItem(c.id, path, is)
-			if i, dup := index[is.ID]; dup {
-				if it.UpdatedAt.After(out.Items[i].UpdatedAt) {
-					out.Items[i] = *it
+			if i, dup := index[is.IID]; dup {
+				// Updated while we paged: it moved to a later page.
+				if it.UpdatedAt.After(rows[i].it.UpdatedAt) {
+					rows[i].it = it
 				}
 				continue
 			}
-			index[is.ID] = len(out.Items)
-			out.Items = append(out.Items, *it)
-			if it.UpdatedAt.After(newest) {
-				newest = it.UpdatedAt
-			}
+			index[is.IID] = len(rows)
+			rows = append(rows, row{is.IID, it})
 		}
 		return false
 	})
 	if err != nil {
 		return nil, err
 	}
+	out := &connectors.Changes{Requests: requests}
+	newest := since
+	for _, r := range rows {
+		if r.it.UpdatedAt.After(newest) {
+			newest = r.it.UpdatedAt
+		}
+		if state.returned(r.iid, r.it.UpdatedAt) {
+			continue
+		}
+		state.seen[r.iid] = r.it.UpdatedAt.UnixMilli()
+		out.Items = append(out.Items, *r.it)
+	}
 	// The next poll starts from GitLab's time at this listing (its Date
-	// header, else our clock), or the newest change seen if later, so an
-	// idle poll repeats only what changed within the overlap.
+	// header, else our clock), or the newest change seen if later; the
+	// issues returned within its window are remembered, so it returns
+	// only what changed since.
 	if served.IsZero() {
 		served = start
 	}
-	if served.After(newest) {
-		newest = served
+	state.t = newest
+	if served.After(state.t) {
+		state.t = served
 	}
-	if newest.After(since) || cursor == "" {
-		out.Cursor = formatCursor(newest)
-	}
+	state.prune(c.overlap)
+	out.Cursor = state.format()
 	return out, nil
 }
 
@@ -128,7 +125,7 @@ func (c *Client) FindByMarker(ctx context.Context, marker string, hint connector
 	if found == nil {
 		return nil, connectors.Errorf(connectors.CodeNotFound, op, nil)
 	}
-	c.rememberConfidential(found.IID, found.Confidential)
+	c.seen(found)
 	return c.labels.toItem(c.id, path, found), nil
 }
 

@@ -79,6 +79,8 @@ type Client struct {
 	confMu       sync.Mutex
 	confidential map[int64]bool // iid → last seen confidential flag
 
+	issues *issueCache // raw issues of recent answers, for Update
+
 	noKeyset atomic.Bool // the server refused keyset pagination once
 }
 
@@ -112,6 +114,7 @@ func newClient(cfg connectors.Config) (*Client, error) {
 		id: cfg.ID, project: cfg.Project, labels: ls, overlap: cfg.OverlapOrDefault(),
 		now: cfg.Clock(), log: cfg.Log().With("tracker", cfg.ID, "kind", Kind),
 		secret: []byte(cfg.WebhookSecret), users: map[string]int64{}, confidential: map[int64]bool{},
+		issues: newIssueCache(issueCacheMaxAge),
 	}
 	if !isNumeric(cfg.Project) {
 		c.path = cfg.Project
@@ -226,6 +229,13 @@ func (c *Client) rememberConfidential(iid int64, v bool) {
 	c.confMu.Lock()
 	c.confidential[iid] = v
 	c.confMu.Unlock()
+}
+
+// seen records an issue answer GitLab just gave: its confidential flag
+// (for comments) and the issue itself (for Update).
+func (c *Client) seen(is *gl.Issue) {
+	c.rememberConfidential(is.IID, is.Confidential)
+	c.issues.put(is, c.now())
 }
 
 func (c *Client) knownConfidential(iid int64) bool {

@@ -11,7 +11,8 @@ import (
 	"github.com/pmsync/pmsync/connectors"
 )
 
-// Get reads one issue by key.
+// Get reads one issue by key. It always asks GitLab; the answer is kept
+// for a following Update (see Update).
 func (c *Client) Get(ctx context.Context, key string) (*connectors.Item, error) {
 	path, iid, err := c.parseKey(ctx, key)
 	if err != nil {
@@ -30,9 +31,10 @@ func (c *Client) getIssue(ctx context.Context, op string, iid int64) (*gl.Issue,
 	}
 	is, resp, err := c.api.Issues.GetIssue(c.pid(), iid, gl.WithContext(ctx))
 	if err != nil {
+		c.issues.drop(iid)
 		return nil, c.fail(op, resp, err)
 	}
-	c.rememberConfidential(is.IID, is.Confidential)
+	c.seen(is)
 	return is, nil
 }
 
@@ -75,7 +77,7 @@ func (c *Client) Create(ctx context.Context, marker string, it *connectors.Item)
 	if err != nil {
 		return nil, c.fail(op, resp, err)
 	}
-	c.rememberConfidential(is.IID, is.Confidential)
+	c.seen(is)
 	c.log.Info("created issue", "key", c.keyOf(path, is.IID))
 	if it.Status.Closed() {
 		is, err = c.put(ctx, "gitlab: close new issue "+c.keyOf(path, is.IID), is.IID, &gl.UpdateIssueOptions{StateEvent: gl.Ptr("close")})
@@ -86,10 +88,31 @@ func (c *Client) Create(ctx context.Context, marker string, it *connectors.Item)
 	return c.labels.toItem(c.id, path, is), nil
 }
 
-// Update reads the issue, computes the change and sends it as one PUT
-// (title, description with the marker kept, due_date, state_event, label
-// deltas, assignee_ids). When the issue already has the patched values no
-// write is made.
+// Update computes the change from the issue as it stands and sends it as
+// one PUT (title, description with the marker kept, due_date,
+// state_event, label deltas, assignee_ids), and returns the PUT's answer,
+// which is the issue as stored: there is no read after the write. When
+// the issue already has the patched values no write is made.
+//
+// "As it stands" is the issue of the last GitLab answer that carried it
+// (a Get, a Changes or FindByMarker page, a Create or an earlier Update)
+// when that answer arrived at most issueCacheMaxAge (10 s) ago, else a
+// fresh GET. The engine reads the mirror with Get right before it
+// updates, so a field change costs that GET and the PUT. The price is a
+// wider read-modify-write window: GitLab has no conditional update, so
+// even with a read just before the PUT a person's edit in between is
+// planned against; with a cached issue the window reaches back to that
+// answer, up to 10 s. What an edit in the window can do: a field the
+// patch sets to the value the stale issue already had is not sent (the
+// person's new value stays, and the engine sees it at its next read);
+// label deltas remove the stale labels of the categories the patch
+// touches, so a label of such a category a person added in the window
+// survives next to the pmsync one on GitLab Free (Premium's scoped labels
+// keep one per scope); a close or reopen is planned from the stale state.
+// Fields the patch does not set are never sent, and the marker is stable,
+// so nothing else of a person's edit is lost. An authenticated webhook
+// for the issue, a note written through this connector and a failed read
+// or write drop the cached issue.
 func (c *Client) Update(ctx context.Context, key string, p connectors.Patch) (*connectors.Item, error) {
 	op := "gitlab: update " + key
 	if err := validatePatch(p); err != nil {
@@ -102,9 +125,11 @@ func (c *Client) Update(ctx context.Context, key string, p connectors.Patch) (*c
 	if err != nil {
 		return nil, err
 	}
-	cur, err := c.getIssue(ctx, op, iid)
-	if err != nil {
-		return nil, err
+	cur, ok := c.issues.get(iid, c.now())
+	if !ok {
+		if cur, err = c.getIssue(ctx, op, iid); err != nil {
+			return nil, err
+		}
 	}
 	assignees, err := c.assigneeChange(ctx, cur, p.Assignee)
 	if err != nil {
@@ -127,9 +152,12 @@ func (c *Client) put(ctx context.Context, op string, iid int64, opt *gl.UpdateIs
 	}
 	is, resp, err := c.api.Issues.UpdateIssue(c.pid(), iid, opt, gl.WithContext(ctx))
 	if err != nil {
+		// The write may have been committed (a lost answer) or refused
+		// because the issue is not what we thought: read it next time.
+		c.issues.drop(iid)
 		return nil, c.fail(op, resp, err)
 	}
-	c.rememberConfidential(is.IID, is.Confidential)
+	c.seen(is)
 	return is, nil
 }
 

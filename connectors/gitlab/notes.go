@@ -39,7 +39,10 @@ func toComment(n *gl.Note, issueURL string, confidential bool) connectors.Commen
 }
 
 // ListComments reads the issue (for its confidential flag) and all its
-// notes oldest first, leaving out system notes.
+// notes oldest first, leaving out system notes. The issue is read afresh,
+// never taken from the cache Update uses: a note on an issue made
+// confidential a moment ago must come back Restricted. The engine lists
+// notes only when Item.CommentCount moved, so this read is paid only then.
 func (c *Client) ListComments(ctx context.Context, key string) ([]connectors.Comment, error) {
 	op := "gitlab: list notes of " + key
 	_, iid, err := c.parseKey(ctx, key)
@@ -100,6 +103,10 @@ func (c *Client) AddComment(ctx context.Context, key, marker, body string) (*con
 		return nil, err
 	}
 	n, resp, err := c.api.Notes.CreateIssueNote(c.pid(), iid, &gl.CreateIssueNoteOptions{Body: gl.Ptr(text)}, gl.WithContext(ctx))
+	// A new note moves the issue's updated_at and user_notes_count, which
+	// the cached issue does not show; so may a failed write that GitLab
+	// committed.
+	c.issues.drop(iid)
 	if err != nil {
 		return nil, c.fail(op, resp, err)
 	}
@@ -142,6 +149,7 @@ func (c *Client) EditComment(ctx context.Context, key, commentID, body string) (
 		return nil, err
 	}
 	n, resp, err := c.api.Notes.UpdateIssueNote(c.pid(), iid, nid, &gl.UpdateIssueNoteOptions{Body: gl.Ptr(text)}, gl.WithContext(ctx))
+	c.issues.drop(iid) // the edit moved the issue's updated_at
 	if err != nil {
 		return nil, c.fail(op, resp, err)
 	}

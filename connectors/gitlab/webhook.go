@@ -110,6 +110,10 @@ func (c *Client) ParseWebhook(r *http.Request, body []byte) (*connectors.Webhook
 		return nil, connectors.Errorf(connectors.CodeInvalid, op+" "+event, err)
 	}
 	ev.Keys = []string{c.keyOf(path, iid)}
+	// The issue changed (or a note was written): Update must not plan
+	// from an answer older than this delivery. Hook timestamps have
+	// whole seconds, too coarse to tell our own write's hook apart.
+	c.issues.drop(iid)
 	if p.ObjectAttributes != nil {
 		c.log.Debug("webhook", "event", event, "key", ev.Keys[0], "action", p.ObjectAttributes.Action,
 			"updated_at", p.ObjectAttributes.UpdatedAt.Time, "delivery", ev.DeliveryID)
