@@ -7,10 +7,13 @@ import (
 	"github.com/pmsync/pmsync/connectors/internal/simkit"
 )
 
-// newClock is the fake's notion of now, in UTC: the wall clock shifted by
-// every Advance, or, when start is set, a frozen instant that moves only
-// through Advance.
-func newClock(start time.Time) *simkit.Clock {
+// newClock is the fake's notion of now, in UTC: now (when set) or the
+// wall clock, shifted by every Advance, or, when start is set and now is
+// not, a frozen instant that moves only through Advance.
+func newClock(start time.Time, now func() time.Time) *simkit.Clock {
+	if now != nil {
+		return simkit.NewClock(time.Time{}, func() time.Time { return now().UTC() })
+	}
 	if start.IsZero() {
 		return simkit.NewClock(time.Time{}, func() time.Time { return time.Now().UTC() })
 	}

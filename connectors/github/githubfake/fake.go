@@ -41,8 +41,12 @@ type Options struct {
 	// like most GitHub endpoints) or 429.
 	RateLimitStatus int
 	// SecondaryPerMinute caps content-creating requests (create issue,
-	// create comment) per rolling minute (default 80; negative disables).
+	// create comment) per rolling minute (default 80). Negative disables
+	// the content-creation caps, this one and SecondaryPerHour.
 	SecondaryPerMinute int
+	// SecondaryPerHour caps content-creating requests per rolling hour
+	// (default 500, as GitHub documents; negative disables).
+	SecondaryPerHour int
 	// SecondaryStatus answers the secondary limit: 403 (default) or 429.
 	SecondaryStatus int
 	// SearchPerMinute is the search budget (default 30).
@@ -54,6 +58,10 @@ type Options struct {
 	// Start freezes the clock at this instant; it then moves only through
 	// Advance. The zero value follows the wall clock (plus any Advance).
 	Start time.Time
+	// Now, when set, is the clock the fake follows (plus any Advance)
+	// instead of Start or the wall clock: a test clock shared with the
+	// client.
+	Now func() time.Time
 	// Assignable lists the logins that can be assigned; nil means anyone.
 	// Like GitHub, other logins are dropped silently.
 	Assignable []string
@@ -88,7 +96,7 @@ type Stats struct {
 	Writes           int // POST, PUT, PATCH, DELETE requests received
 	NotModified      int // 304 answers
 	RateLimited      int // primary-limit refusals
-	SecondaryLimited int // secondary-limit refusals (content-creation violations)
+	SecondaryLimited int // secondary-limit refusals, per minute or per hour (content-creation violations)
 	SearchRequests   int
 	ContentCreates   int // issues and comments created
 	Faults           int // injected faults served
@@ -111,6 +119,12 @@ func New(o Options) (*Fake, error) {
 	if o.SecondaryPerMinute == 0 {
 		o.SecondaryPerMinute = 80
 	}
+	if o.SecondaryPerHour == 0 {
+		o.SecondaryPerHour = 500
+	}
+	if o.SecondaryPerMinute < 0 {
+		o.SecondaryPerHour = -1
+	}
 	if o.SecondaryStatus == 0 {
 		o.SecondaryStatus = http.StatusForbidden
 	}
@@ -122,7 +136,7 @@ func New(o Options) (*Fake, error) {
 			return nil, fmt.Errorf("githubfake: limit status %d: want 403 or 429", s)
 		}
 	}
-	f := &Fake{opts: o, clock: newClock(o.Start), st: newState(), base: "http://githubfake.invalid/"}
+	f := &Fake{opts: o, clock: newClock(o.Start, o.Now), st: newState(), base: "http://githubfake.invalid/"}
 	f.latency.Set(o.Latency)
 	for _, full := range o.Repos {
 		if _, err := f.CreateRepo(full); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ const (
 type budgets struct {
 	coreStart, searchStart time.Time
 	coreUsed, searchUsed   int
-	creates                []time.Time // content creations in the rolling minute
+	creates                []time.Time // content creations in the rolling hour, oldest first
 }
 
 // resource names a rate-limit budget; "" is a request that costs nothing.
@@ -70,11 +71,9 @@ func (f *Fake) admit(rt route) (*reply, resource) {
 		rep.noCount = true
 		return rep, rt.res
 	}
-	if rt.createsContent && f.opts.SecondaryPerMinute > 0 {
-		f.pruneCreates(now)
-		if len(f.budget.creates) >= f.opts.SecondaryPerMinute {
+	if rt.createsContent {
+		if wait, refused := f.contentLimited(now); refused {
 			f.stats.SecondaryLimited++
-			wait := f.budget.creates[0].Add(time.Minute).Sub(now)
 			secs := int((wait + time.Second - 1) / time.Second)
 			if secs < 1 {
 				secs = 1
@@ -88,20 +87,48 @@ func (f *Fake) admit(rt route) (*reply, resource) {
 	return nil, rt.res
 }
 
-// pruneCreates forgets content creations older than a minute.
+// contentLimited applies the caps on content creation per rolling minute
+// and per rolling hour. When a cap is reached it says how long until the
+// creation that fills it leaves its window (the longer wait when both
+// are). Called with f.mu held.
+func (f *Fake) contentLimited(now time.Time) (wait time.Duration, refused bool) {
+	f.pruneCreates(now)
+	c := f.budget.creates
+	for _, l := range []struct {
+		n      int
+		window time.Duration
+	}{{f.opts.SecondaryPerMinute, time.Minute}, {f.opts.SecondaryPerHour, time.Hour}} {
+		if l.n <= 0 {
+			continue
+		}
+		from := sort.Search(len(c), func(i int) bool { return c[i].After(now.Add(-l.window)) })
+		if len(c)-from < l.n {
+			continue
+		}
+		refused = true
+		// Below the cap again once all but n-1 of the window's creations
+		// have left it.
+		wait = max(wait, c[len(c)-l.n].Add(l.window).Sub(now))
+	}
+	return wait, refused
+}
+
+// pruneCreates forgets content creations older than an hour.
 func (f *Fake) pruneCreates(now time.Time) {
 	c := f.budget.creates
 	i := 0
-	for i < len(c) && !c[i].After(now.Add(-time.Minute)) {
+	for i < len(c) && !c[i].After(now.Add(-time.Hour)) {
 		i++
 	}
 	f.budget.creates = c[i:]
 }
 
-// noteCreate records one content creation for the secondary limit.
+// noteCreate records one content creation for the secondary limits.
 // Called with f.mu held.
 func (f *Fake) noteCreate() {
-	f.budget.creates = append(f.budget.creates, f.clock.Now())
+	now := f.clock.Now()
+	f.pruneCreates(now)
+	f.budget.creates = append(f.budget.creates, now)
 	f.stats.ContentCreates++
 }
 
