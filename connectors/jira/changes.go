@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	jira "github.com/andygrunwald/go-jira"
 
 	"github.com/pmsync/pmsync/connectors"
 )
@@ -261,24 +260,31 @@ func (c *Connector) searchCloud(ctx context.Context, op, jql string, reconcile [
 }
 
 // searchDC pages Data Center's /search with startAt and total, each page
-// re-reading a few rows of the previous one (see dcPageOverlap).
+// re-reading a few rows of the previous one (see dcPageOverlap). It is
+// called directly rather than through go-jira, whose Issue drops the
+// entity properties and the comment total.
 func (c *Connector) searchDC(ctx context.Context, op, jql string) ([]rawIssue, error) {
 	var all []rawIssue
 	start := 0
 	for range maxPages {
-		opts := &jira.SearchOptions{StartAt: start, MaxResults: pageSize, Fields: issueFields}
-		issues, resp, err := c.client.Issue.SearchWithContext(ctx, jql, opts)
-		if err := c.check(ctx, op, resp, err); err != nil {
+		q := url.Values{
+			"jql": {jql}, "startAt": {strconv.Itoa(start)}, "maxResults": {strconv.Itoa(pageSize)},
+			"fields": {strings.Join(issueFields, ",")}, "properties": {markerProperty},
+		}
+		var out struct {
+			StartAt int        `json:"startAt"`
+			Total   int        `json:"total"`
+			Issues  []rawIssue `json:"issues"`
+		}
+		if _, err := c.call(ctx, op, http.MethodGet, "rest/api/2/search?"+q.Encode(), nil, &out); err != nil {
 			return nil, err
 		}
-		for _, is := range issues {
-			all = append(all, rawIssue{Issue: is})
-		}
-		got := len(issues)
-		if got == 0 || resp.StartAt+got >= resp.Total {
+		all = append(all, out.Issues...)
+		got := len(out.Issues)
+		if got == 0 || out.StartAt+got >= out.Total {
 			return all, nil
 		}
-		start = resp.StartAt + got - min(dcPageOverlap, got-1)
+		start = out.StartAt + got - min(dcPageOverlap, got-1)
 	}
 	return nil, connectors.Errorf(connectors.CodeTemporary, op, errors.New("too many result pages"))
 }

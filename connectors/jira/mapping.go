@@ -13,14 +13,69 @@ import (
 )
 
 // rawIssue is an issue as the REST API returns it, with the entity
-// properties asked for (go-jira's Issue has no place for them).
+// properties asked for (go-jira's Issue has no place for them) and the
+// number of comments (go-jira's Comments drops fields.comment.total).
 type rawIssue struct {
 	jira.Issue
 	Properties map[string]json.RawMessage `json:"properties,omitempty"`
+	// Comments is fields.comment.total, connectors.CommentsUnknown when the
+	// answer had no comment field.
+	Comments int `json:"-"`
 }
 
-// issueFields are the fields pmsync reads.
-var issueFields = []string{"summary", "description", "status", "resolution", "priority", "labels", "duedate", "assignee", "created", "updated"}
+// UnmarshalJSON decodes an issue and counts its comments. The comment
+// bodies Jira embeds are dropped: pmsync reads comments with ListComments,
+// and a cached issue should not hold them.
+func (r *rawIssue) UnmarshalJSON(b []byte) error {
+	var v struct {
+		jira.Issue
+		Properties map[string]json.RawMessage `json:"properties,omitempty"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	var c struct {
+		Fields struct {
+			Comment json.RawMessage `json:"comment"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return err
+	}
+	r.Issue, r.Properties, r.Comments = v.Issue, v.Properties, commentTotal(c.Fields.Comment)
+	if r.Fields != nil {
+		r.Fields.Comments = nil
+	}
+	return nil
+}
+
+// commentTotal reads the number of comments from a comment field:
+// {"comments":[…],"maxResults","total","startAt"}, where total counts every
+// comment even when fewer are embedded; an answer without total embeds all
+// of them. Anything else is unknown.
+func commentTotal(raw json.RawMessage) int {
+	if len(raw) == 0 || string(raw) == "null" {
+		return connectors.CommentsUnknown
+	}
+	var page struct {
+		Total    *int              `json:"total"`
+		Comments []json.RawMessage `json:"comments"`
+	}
+	switch err := json.Unmarshal(raw, &page); {
+	case err != nil:
+		return connectors.CommentsUnknown
+	case page.Total != nil && *page.Total >= 0:
+		return *page.Total
+	case page.Total == nil && page.Comments != nil:
+		return len(page.Comments)
+	}
+	return connectors.CommentsUnknown
+}
+
+// issueFields are the fields pmsync reads. "comment" comes with the
+// comment bodies (Jira cannot send only the count), which is still cheaper
+// than one comment listing per changed issue: action items carry few.
+var issueFields = []string{"summary", "description", "status", "resolution", "priority", "labels", "duedate", "assignee", "created", "updated", "comment"}
 
 // statusOf maps a status category and resolution to the canonical status.
 func statusOf(category, resolution, wontDo string) connectors.Status {
@@ -77,6 +132,8 @@ func (c *Connector) toItem(r *rawIssue) (*connectors.Item, error) {
 		Status:      connectors.StatusOpen,
 		CreatedAt:   time.Time(f.Created),
 		UpdatedAt:   time.Time(f.Updated),
+		// A rawIssue built by hand (not decoded) has no comment count.
+		CommentCount: r.Comments,
 	}
 	resolution := ""
 	if f.Resolution != nil {

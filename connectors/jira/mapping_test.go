@@ -97,7 +97,8 @@ func TestToItem(t *testing.T) {
 		"labels":["type-detect","incident-INC-42","owner-customer","customer:janecorp","pmsync-abc123","type-bogus"],
 		"duedate":"2026-03-31",
 		"assignee":{"accountId":"712020:alice","name":"alice","displayName":"Alice"},
-		"created":"2026-03-02T09:00:00.000+0000","updated":"2026-03-02T10:15:30.123+1000"},
+		"created":"2026-03-02T09:00:00.000+0000","updated":"2026-03-02T10:15:30.123+1000",
+		"comment":{"comments":[{"id":"1","body":"only the first is embedded"}],"maxResults":1,"total":3,"startAt":0}},
 		"properties":{"pmsync":{"marker":"f00dfeed"}}}`
 	var r rawIssue
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
@@ -116,7 +117,7 @@ func TestToItem(t *testing.T) {
 			Ref: connectors.Ref{Tracker: "platform", Key: "PLAT-7"}, ID: "10042", URL: "https://acme.atlassian.net/browse/PLAT-7",
 			Title: "Add latency tests", Description: "## Why\n**now**", Status: connectors.StatusWontDo, Priority: connectors.P1,
 			Kind: connectors.KindDetect, Owner: connectors.OwnerCustomer, Assignee: tc.assignee, Due: "2026-03-31",
-			Incident: "INC-42", Labels: []string{"customer:janecorp", "type-bogus"}, Marker: "f00dfeed",
+			Incident: "INC-42", Labels: []string{"customer:janecorp", "type-bogus"}, Marker: "f00dfeed", CommentCount: 3,
 			CreatedAt: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 3, 2, 0, 15, 30, 123e6, time.UTC),
 		}
 		if got, w := itemString(it), itemString(&want); got != w {
@@ -130,6 +131,45 @@ func TestToItem(t *testing.T) {
 	}
 	if _, err := testConnector(t, nil).toItem(&rawIssue{}); err == nil {
 		t.Errorf("toItem of an empty issue: got no error")
+	}
+}
+
+// TestCommentCount: the count is fields.comment.total, which counts every
+// comment even when the answer embeds fewer; without the field it is
+// unknown, never 0.
+func TestCommentCount(t *testing.T) {
+	tests := []struct {
+		name, comment string
+		want          int
+	}{
+		{"total with every comment", `{"comments":[{"id":"1"},{"id":"2"}],"maxResults":2,"total":2,"startAt":0}`, 2},
+		{"total above the embedded page", `{"comments":[{"id":"1"}],"maxResults":1,"total":7,"startAt":0}`, 7},
+		{"no comments", `{"comments":[],"maxResults":0,"total":0,"startAt":0}`, 0},
+		{"no total", `{"comments":[{"id":"1"},{"id":"2"},{"id":"3"}]}`, 3},
+		{"negative total", `{"comments":[],"total":-1}`, connectors.CommentsUnknown},
+		{"empty object", `{}`, connectors.CommentsUnknown},
+		{"null", `null`, connectors.CommentsUnknown},
+		{"field not asked for", ``, connectors.CommentsUnknown},
+	}
+	for _, tc := range tests {
+		fields := `"summary":"s","created":"2026-03-02T09:00:00.000+0000","updated":"2026-03-02T09:00:00.000+0000"`
+		if tc.comment != "" {
+			fields += `,"comment":` + tc.comment
+		}
+		var r rawIssue
+		if err := json.Unmarshal([]byte(`{"id":"10001","key":"PLAT-1","fields":{`+fields+`}}`), &r); err != nil {
+			t.Fatalf("%s: decode: %v", tc.name, err)
+		}
+		it, err := testConnector(t, nil).toItem(&r)
+		if err != nil {
+			t.Fatalf("%s: toItem: %v", tc.name, err)
+		}
+		if it.CommentCount != tc.want {
+			t.Errorf("%s: CommentCount got %d, want %d", tc.name, it.CommentCount, tc.want)
+		}
+		if r.Fields.Comments != nil {
+			t.Errorf("%s: the decoded issue keeps %d comment bodies, want none", tc.name, len(r.Fields.Comments.Comments))
+		}
 	}
 }
 

@@ -100,6 +100,9 @@ type Options struct {
 	SearchLag time.Duration
 	// PageSize caps maxResults of searches and comment lists (default 50).
 	PageSize int
+	// EmbeddedComments caps how many comments an issue's comment field
+	// embeds (0: all of them); its total still counts every comment.
+	EmbeddedComments int
 	// PerIssueWriteLimit is how many writes one issue takes per simulated
 	// second before 429 jira-per-issue-on-write; 0 means no limit.
 	PerIssueWriteLimit int

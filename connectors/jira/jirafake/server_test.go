@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +447,71 @@ func TestCommentsPropertiesLinks(t *testing.T) {
 	}
 	if out := mustGet(t, c, base+"/remotelink?globalId=pmsync:1"); str(out, "object", "title") != "t2" {
 		t.Errorf("remote link by globalId: got %v", out)
+	}
+}
+
+// TestCommentField: an issue's comment field is Jira's paged shape
+// {comments, maxResults, total, startAt, self}; total counts every comment
+// (restricted ones too) even when EmbeddedComments caps the list, and a
+// lagging Cloud search answers it as of the indexed snapshot.
+func TestCommentField(t *testing.T) {
+	tests := []struct {
+		flavor              Flavor
+		embedded, wantShown int
+		searchPath          string
+	}{
+		{Cloud, 0, 3, "/rest/api/2/search/jql"},
+		{Cloud, 2, 2, "/rest/api/2/search/jql"},
+		{DataCenter, 0, 3, "/rest/api/2/search"},
+	}
+	for _, tc := range tests {
+		s, c := start(t, Options{Flavor: tc.flavor, EmbeddedComments: tc.embedded, SearchLag: time.Minute})
+		key := c.create("commented", nil)
+		for i, restricted := range []bool{false, true, false} {
+			if err := s.AddComment(key, "alice", "comment "+strconv.Itoa(i), restricted); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := mustGet(t, c, "/rest/api/2/issue/"+key+"?fields=summary,comment")
+		cm, _ := out.(map[string]any)["fields"].(map[string]any)["comment"].(map[string]any)
+		list, _ := cm["comments"].([]any)
+		if cm["total"] != 3.0 || len(list) != tc.wantShown || cm["startAt"] != 0.0 || cm["maxResults"] != float64(max(tc.embedded, tc.wantShown)) {
+			t.Errorf("%s embedded %d: comment field %v, want total 3 with %d comments", tc.flavor, tc.embedded, cm, tc.wantShown)
+		}
+		if self, _ := cm["self"].(string); !strings.HasSuffix(self, "/comment") {
+			t.Errorf("%s: comment self %q, want the issue's comment URL", tc.flavor, self)
+		}
+		if out := mustGet(t, c, "/rest/api/2/issue/"+key+"?fields=summary"); str(out, "fields", "comment") != "" {
+			t.Errorf("%s: comment field sent without being asked for", tc.flavor)
+		}
+		// The search answers the field from its index.
+		jql := url.QueryEscape("project = PLAT")
+		total := func() string {
+			return str(mustGet(t, c, tc.searchPath+"?fields=summary,comment&jql="+jql), "issues", "0", "fields", "comment", "total")
+		}
+		want := "3"
+		if tc.flavor == Cloud {
+			want = "" // not indexed yet: created a moment ago
+			if got := total(); got != want {
+				t.Errorf("%s: search before the index caught up: total %q, want no hit", tc.flavor, got)
+			}
+			s.Advance(time.Minute)
+			want = "3"
+		}
+		if got := total(); got != want {
+			t.Errorf("%s: search comment total %q, want %s", tc.flavor, got, want)
+		}
+		if tc.flavor == Cloud {
+			if err := s.AddComment(key, "bob", "late", false); err != nil {
+				t.Fatal(err)
+			}
+			if got := total(); got != "3" {
+				t.Errorf("cloud: search right after a fourth comment: total %q, want the indexed 3", got)
+			}
+			s.Advance(time.Minute)
+			if got := total(); got != "4" {
+				t.Errorf("cloud: search after the lag: total %q, want 4", got)
+			}
+		}
 	}
 }

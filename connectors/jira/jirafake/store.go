@@ -64,11 +64,17 @@ type remoteLink struct {
 	raw      map[string]any
 }
 
-// clone copies the searchable state of an issue (no comments or links).
+// clone copies the searchable state of an issue: its fields, properties
+// and comments as they are now (a search answers the comment field from
+// the index too), without remote links.
 func (it *issue) clone() *issue {
 	c := *it
 	c.labels = slices.Clone(it.labels)
-	c.comments = nil
+	c.comments = make([]*comment, len(it.comments))
+	for i, cm := range it.comments {
+		v := *cm
+		c.comments[i] = &v
+	}
 	c.links = nil
 	c.index = nil
 	c.props = make(map[string]json.RawMessage, len(it.props))
@@ -244,11 +250,7 @@ func (s *Server) fieldsJSON(base string, it *issue, want map[string]bool) map[st
 		all["duedate"] = it.due
 	}
 	if want == nil || want["comment"] {
-		cs := make([]any, 0, len(it.comments))
-		for _, c := range it.comments {
-			cs = append(cs, s.commentJSON(base, it, c))
-		}
-		all["comment"] = map[string]any{"comments": cs, "maxResults": len(cs), "total": len(cs), "startAt": 0}
+		all["comment"] = s.commentFieldJSON(base, it)
 	}
 	if want == nil {
 		return all
@@ -260,6 +262,25 @@ func (s *Server) fieldsJSON(base string, it *issue, want map[string]bool) map[st
 		}
 	}
 	return out
+}
+
+// commentFieldJSON renders an issue's comment field as Jira does: the
+// first comments (all of them unless Options.EmbeddedComments caps it),
+// with total counting every one.
+func (s *Server) commentFieldJSON(base string, it *issue) map[string]any {
+	shown, max := it.comments, len(it.comments)
+	if n := s.opts.EmbeddedComments; n > 0 {
+		max = n
+		shown = shown[:min(n, len(shown))]
+	}
+	cs := make([]any, 0, len(shown))
+	for _, c := range shown {
+		cs = append(cs, s.commentJSON(base, it, c))
+	}
+	return map[string]any{
+		"self":     base + "/rest/api/2/issue/" + strconv.Itoa(it.id) + "/comment",
+		"comments": cs, "maxResults": max, "total": len(it.comments), "startAt": 0,
+	}
 }
 
 func nonNil(l []string) []string {
