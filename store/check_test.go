@@ -55,6 +55,23 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"undecodable link", func(tx *bolt.Tx) error {
 			return sub(tx, "acme", "links").Put([]byte("m-acme-1"), []byte("{not json"))
 		}, "decode link"},
+		{"summary disagrees with its link", func(tx *bolt.Tx) error {
+			return sub(tx, "acme", "summaries").Put([]byte("m-acme-2"),
+				encodeSummary(LinkSummary{State: LinkBroken, OriginPriority: "P1"}))
+		}, "link m-acme-2: summary {ID:m-acme-2 State:broken"},
+		{"summary with a wrong count", func(tx *bolt.Tx) error {
+			return sub(tx, "acme", "summaries").Put([]byte("m-acme-1"),
+				encodeSummary(LinkSummary{State: LinkActive, Conflicts: 1, OriginPriority: "P1"}))
+		}, "disagrees with the link"},
+		{"link without a summary", func(tx *bolt.Tx) error {
+			return sub(tx, "bolt", "summaries").Delete([]byte("m-bolt-1"))
+		}, "link m-bolt-1 has no summary"},
+		{"summary without a link", func(tx *bolt.Tx) error {
+			return sub(tx, "bolt", "summaries").Put([]byte("m-gone"), encodeSummary(LinkSummary{State: LinkActive}))
+		}, "summary m-gone has no link"},
+		{"undecodable summary", func(tx *bolt.Tx) error {
+			return sub(tx, "acme", "summaries").Put([]byte("m-acme-1"), []byte{1, 2})
+		}, "link m-acme-1: decode summary"},
 		{"intent under another customer", func(tx *bolt.Tx) error {
 			v := sub(tx, "acme", "intents").Get([]byte("m-acme-3"))
 			cb, err := tx.Bucket(bucketCustomers).Bucket([]byte("bolt")).CreateBucketIfNotExists(subIntents)

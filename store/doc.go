@@ -27,6 +27,10 @@
 //	customers/<customer>/refs/<tracker>\x00<key>
 //	                                   link id: the ref index, both sides of
 //	                                   every link of that customer
+//	customers/<customer>/summaries/<id>
+//	                                   LinkSummary of link <id> (a few bytes
+//	                                   of fixed binary, see summary.go),
+//	                                   written with the link
 //	customers/<customer>/intents/<id>  Intent (JSON)
 //	customers/<customer>/audit/<t><seq>
 //	                                   AuditEvent (JSON) of that customer;

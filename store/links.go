@@ -47,7 +47,8 @@ func validateLink(l *Link) error {
 // keeps the customer's ref index in step for both sides (refs that the old
 // version had and l has not are dropped). A ref that another link of the
 // same customer already holds is ErrConflict: one item has at most one link
-// per customer. PutLink sets l.UpdatedAt, and l.CreatedAt when it is zero
+// per customer. The link's summary (see LinkSummaries) is written with it.
+// PutLink sets l.UpdatedAt, and l.CreatedAt when it is zero
 // (to the stored link's, or now). Concurrent calls share transactions.
 func (db *DB) PutLink(l *Link) error {
 	if err := validateLink(l); err != nil {
@@ -112,7 +113,10 @@ func (w *wtx) putLink(l *Link, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode link: %w", err)
 	}
-	return w.put(links, id, v)
+	if err := w.put(links, id, v); err != nil {
+		return err
+	}
+	return w.putSummary(l)
 }
 
 // Link returns the link id of customer, or an error wrapping ErrNotFound.
@@ -221,8 +225,8 @@ func (db *DB) Customers() ([]string, error) {
 	return out, nil
 }
 
-// DeleteLink removes the link id of customer and its ref index entries. A
-// missing link is an error wrapping ErrNotFound.
+// DeleteLink removes the link id of customer, its ref index entries and its
+// summary. A missing link is an error wrapping ErrNotFound.
 func (db *DB) DeleteLink(customer, id string) error {
 	if err := checkID("customer", customer); err != nil {
 		return fmt.Errorf("store: delete link: %w", err)
@@ -241,6 +245,11 @@ func (db *DB) DeleteLink(customer, id string) error {
 				if err := w.del(refs, r); err != nil {
 					return err
 				}
+			}
+		}
+		if sums := w.sub(customer, subSummaries); sums != nil {
+			if err := w.del(sums, []byte(id)); err != nil {
+				return err
 			}
 		}
 		return w.del(links, []byte(id))

@@ -17,7 +17,9 @@ import (
 //	   sends, state; LinksByRef scanned links.
 //	2  a ref index per customer (customers/<id>/refs), and deliveries
 //	   indexed by expiry (delivery-expiry) so pruning reads only what expired.
-const SchemaVersion = 2
+//	3  a summary of every link per customer (customers/<id>/summaries), so
+//	   status counts read a few bytes per link instead of decoding it.
+const SchemaVersion = 3
 
 // Top-level bucket names; doc.go describes the layout.
 var (
@@ -38,10 +40,11 @@ var (
 
 // Per-customer bucket names, nested in customers/<id>.
 var (
-	subLinks   = []byte("links")
-	subRefs    = []byte("refs")
-	subIntents = []byte("intents")
-	subAudit   = []byte("audit")
+	subLinks     = []byte("links")
+	subRefs      = []byte("refs")
+	subSummaries = []byte("summaries")
+	subIntents   = []byte("intents")
+	subAudit     = []byte("audit")
 )
 
 // A migration turns a file of version from into one of version from+1,
@@ -54,6 +57,7 @@ type migration struct {
 
 var migrations = []migration{
 	{1, "index refs per customer and deliveries by expiry", migrate1to2},
+	{2, "summarise every link per customer", migrate2to3},
 }
 
 // init creates the buckets of a new file or migrates an existing one, in one

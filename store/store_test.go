@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,8 +178,8 @@ func TestOpenMigratesVersion1(t *testing.T) {
 
 	db := openAt(t, path, Options{Now: clk.Now})
 	defer db.Close()
-	if s := db.Stats(); s.Schema != SchemaVersion || s.Refs != 6 || s.Links != 3 {
-		t.Errorf("Stats after migration: schema %d, refs %d, links %d; want %d, 6, 3", s.Schema, s.Refs, s.Links, SchemaVersion)
+	if s := db.Stats(); s.Schema != SchemaVersion || s.Refs != 6 || s.Links != 3 || s.Summaries != 3 {
+		t.Errorf("Stats after migration: schema %d, refs %d, links %d, summaries %d; want %d, 6, 3, 3", s.Schema, s.Refs, s.Links, s.Summaries, SchemaVersion)
 	}
 	got, err := db.LinksByRef(connectors.Ref{Tracker: "platform", Key: "PLAT-1"})
 	if err != nil {
@@ -204,7 +205,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 		schema string // "" writes no meta bucket
 		want   string
 	}{
-		{"newer version", "3", "newer than this pmsync knows"},
+		{"newer version", strconv.Itoa(SchemaVersion + 1), "newer than this pmsync knows"},
 		{"garbage version", "two", "not a positive number"},
 		{"no schema", "", "not a pmsync store"},
 	}

@@ -143,6 +143,7 @@ type Stats struct {
 	Customers   int
 	Links       int
 	Refs        int // ref index entries
+	Summaries   int // link summaries (one per link)
 	Intents     int
 	Watermarks  int
 	Deliveries  int

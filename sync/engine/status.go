@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -110,7 +111,9 @@ type statusCache struct {
 }
 
 // linkCounts returns the per-customer link counts, from the cache when no
-// link changed since (or they are less than statusMaxAge old).
+// link changed since (or they are less than statusMaxAge old). Counting
+// reads the store's link summaries, a few bytes per link, not the links;
+// only broken links are read, for their refs and reason.
 func (e *Engine) linkCounts() ([]CustomerStatus, error) {
 	e.stats.mu.Lock()
 	defer e.stats.mu.Unlock()
@@ -121,13 +124,9 @@ func (e *Engine) linkCounts() ([]CustomerStatus, error) {
 	var custs []CustomerStatus
 	var firstErr error
 	for _, c := range e.custs {
-		cs := CustomerStatus{ID: c.ID, Name: c.Name}
-		links, err := e.st.Links(c.ID)
+		cs, err := e.customerCounts(c)
 		if err != nil && firstErr == nil {
 			firstErr = err
-		}
-		for _, l := range links {
-			e.countLink(&cs, l)
 		}
 		custs = append(custs, cs)
 	}
@@ -135,26 +134,57 @@ func (e *Engine) linkCounts() ([]CustomerStatus, error) {
 	return slices.Clone(custs), firstErr
 }
 
-func (e *Engine) countLink(cs *CustomerStatus, l *store.Link) {
+// customerCounts counts the links of customer c from their summaries, then
+// reads its broken links.
+func (e *Engine) customerCounts(c *cust) (CustomerStatus, error) {
+	cs := CustomerStatus{ID: c.ID, Name: c.Name}
+	var broken []string
+	err := e.st.LinkSummaries(c.ID, func(s store.LinkSummary) error {
+		if e.countLink(&cs, s) {
+			broken = append(broken, s.ID)
+		}
+		return nil
+	})
+	for _, id := range broken {
+		l, lerr := e.st.Link(c.ID, id)
+		switch {
+		case errors.Is(lerr, store.ErrNotFound):
+			// Deleted since the count; the next count will not see it.
+			continue
+		case lerr != nil:
+			if err == nil {
+				err = lerr
+			}
+			cs.BrokenLinks = append(cs.BrokenLinks, BrokenLink{Link: id})
+			continue
+		}
+		cs.BrokenLinks = append(cs.BrokenLinks, BrokenLink{Link: l.ID, Platform: l.Platform.Ref, Remote: l.Remote.Ref, Reason: l.BrokenReason})
+	}
+	sort.Slice(cs.BrokenLinks, func(i, j int) bool { return cs.BrokenLinks[i].Link < cs.BrokenLinks[j].Link })
+	return cs, err
+}
+
+// countLink adds the link summarised by s to cs and reports whether it is
+// broken (its refs and reason are then to be read). A link counts as open
+// critical when it is active, its owner's side is not closed and the
+// priority on its origin's side is one of Options.Critical.
+func (e *Engine) countLink(cs *CustomerStatus, s store.LinkSummary) (broken bool) {
 	cs.Links++
-	cs.Conflicts += l.Conflicts
-	if l.LastError != "" {
+	cs.Conflicts += s.Conflicts
+	if s.Errored {
 		cs.Errors++
 	}
-	switch l.State {
+	switch s.State {
 	case store.LinkUnshared:
 		cs.Unshared++
-		return
+		return false
 	case store.LinkBroken:
 		cs.Broken++
-		cs.BrokenLinks = append(cs.BrokenLinks, BrokenLink{Link: l.ID, Platform: l.Platform.Ref, Remote: l.Remote.Ref, Reason: l.BrokenReason})
-		sort.Slice(cs.BrokenLinks, func(i, j int) bool { return cs.BrokenLinks[i].Link < cs.BrokenLinks[j].Link })
-		return
+		return true
 	}
 	cs.Active++
-	owner := linkSide(l, sideOf(l.Owner)).Base
-	origin := linkSide(l, sideOf(l.Origin)).Base
-	if !owner.Status.Closed() && slices.Contains(e.o.Critical, origin.Priority) {
+	if !s.OwnerClosed && slices.Contains(e.o.Critical, s.OriginPriority) {
 		cs.OpenCritical++
 	}
+	return false
 }
