@@ -78,8 +78,10 @@ func BenchmarkCreate(b *testing.B) {
 	b.ReportMetric(float64(srv.Writes()-w0)/float64(b.N), "writes/op")
 }
 
-// BenchmarkUpdate measures a field change (title, priority and status in
-// one patch): the bar is one read and one write.
+// BenchmarkUpdate measures back-to-back field changes (title, priority and
+// status in one patch) on one issue: each PUT's answer stands in for the
+// read of the next, so each is one request, a write. The engine's Get
+// before an Update makes it one read and one write (TestUpdateCost).
 func BenchmarkUpdate(b *testing.B) {
 	c, srv := benchSetup(b)
 	it := connectors.Item{Title: "t", Status: connectors.StatusOpen, Priority: connectors.P3}
