@@ -18,6 +18,14 @@
 //   - notes are comments; system notes are never comments; internal notes
 //     and every note on a confidential issue are Restricted.
 //
+// Request cost: Update plans its PUT from the issue of an answer at most
+// 10 s old when there is one (the engine's Get just before), and returns
+// the PUT's answer, so a field change is 1 GET + 1 PUT (see Update for the
+// read-modify-write window this widens). Changes carries in its cursor
+// the issues it returned within the poll overlap and does not return them
+// again until their updated_at moves, so an idle poll is 1 request that
+// returns nothing. Items state user_notes_count as CommentCount.
+//
 // Keys are "group/project#iid". The client library's own retries (it
 // retries POST and PUT on 429 and 5xx, which duplicates issues when a
 // proxy loses the answer to a committed create) and its client-side rate
