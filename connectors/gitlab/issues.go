@@ -110,7 +110,9 @@ func (c *Client) Create(ctx context.Context, marker string, it *connectors.Item)
 // survives next to the pmsync one on GitLab Free (Premium's scoped labels
 // keep one per scope); a close or reopen is planned from the stale state.
 // Fields the patch does not set are never sent, and the marker is stable,
-// so nothing else of a person's edit is lost. An authenticated webhook
+// so nothing else of a person's edit is lost. When nothing needs sending,
+// the item returned is the cached issue, as old as its answer. An
+// authenticated webhook
 // for the issue, a note written through this connector and a failed read
 // or write drop the cached issue.
 func (c *Client) Update(ctx context.Context, key string, p connectors.Patch) (*connectors.Item, error) {
