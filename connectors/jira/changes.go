@@ -137,6 +137,7 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 			return nil, err
 		}
 		c.noteKey(it.ID, it.Ref.Key)
+		c.cache.dropOlder(it.Ref.Key, it.UpdatedAt)
 		k := seenKey(it)
 		if seen[k] {
 			continue

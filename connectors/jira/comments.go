@@ -113,8 +113,10 @@ func (c *Connector) AddComment(ctx context.Context, key, marker, body string) (*
 	}
 	jc, resp, err := c.client.Issue.AddCommentWithContext(ctx, key, &jira.Comment{Body: EmbedCommentMarker(MarkdownToWiki(body), marker)})
 	if err := c.check(ctx, op, resp, err); err != nil {
+		c.cache.drop(key) // the comment may have been added
 		return nil, err
 	}
+	c.cache.commentAdded(key)
 	c.noteWrite(issueIDOfComment(jc.Self))
 	out := c.toComment(key, jc)
 	return &out, nil

@@ -2,11 +2,15 @@ package jira
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
+
+	jira "github.com/andygrunwald/go-jira"
 
 	"github.com/pmsync/pmsync/connectors"
 )
@@ -27,13 +31,19 @@ func issuePath(key string) string {
 	return "rest/api/2/issue/" + url.PathEscape(key) + "?fields=" + strings.Join(issueFields, ",") + "&properties=" + markerProperty
 }
 
-// getRaw reads one issue with its marker property.
+// getRaw reads one issue with its marker property and keeps it for Update
+// (see cache.go).
 func (c *Connector) getRaw(ctx context.Context, op, key string) (*rawIssue, error) {
 	var r rawIssue
+	at := c.now()
 	if _, err := c.call(ctx, op, http.MethodGet, issuePath(key), nil, &r); err != nil {
+		if errors.Is(err, connectors.ErrNotFound) {
+			c.cache.drop(key)
+		}
 		return nil, err
 	}
 	c.noteKey(r.ID, r.Key)
+	c.cache.put(at, &r)
 	return &r, nil
 }
 
@@ -88,62 +98,24 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	c.noteKey(created.ID, created.Key)
 	c.noteWrite(created.ID)
 	c.log.Debug("created issue", "key", created.Key)
-	if it.Status != "" && it.Status != connectors.StatusOpen {
-		if err := c.setStatus(ctx, op+" "+created.Key, created.Key, it.Status, nil); err != nil {
-			return nil, fmt.Errorf("jira: created %s but could not set its status: %w", created.Key, err)
-		}
-	}
-	return c.Get(ctx, created.Key)
-}
-
-// Update applies p with one PUT for all fields (Jira: 204), then walks the
-// workflow for a status change, then reads the issue back. The issue is
-// read first only when labels must be recomputed or the status changes.
-// An empty patch makes no request and returns nil.
-func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) (*connectors.Item, error) {
-	op := c.op("update %s", key)
-	if err := checkKey(op, key); err != nil {
-		return nil, err
-	}
-	if err := checkPatch(op, p); err != nil {
-		return nil, err
-	}
-	if p.Empty() {
-		return nil, nil
-	}
-	var (
-		cur     *rawIssue
-		curItem = &connectors.Item{}
-		err     error
-	)
-	if p.Kind != nil || p.Incident != nil || p.Owner != nil || p.Status != nil {
-		if cur, err = c.getRaw(ctx, op, key); err != nil {
-			return nil, err
-		}
-		if curItem, err = c.item(op, cur); err != nil {
-			return nil, err
-		}
-	}
-	var labels []string
-	if cur != nil && cur.Fields != nil {
-		labels = cur.Fields.Labels
-	}
-	if fields := c.patchFields(p, curItem, labels); fields != nil {
-		resp, err := c.client.Issue.UpdateIssueWithContext(ctx, key, map[string]any{"fields": fields})
-		if err := c.check(ctx, op, resp, err); err != nil {
-			return nil, err
-		}
-		c.noteWrite(curItem.ID)
-	}
-	if p.Status != nil && *p.Status != curItem.Status {
-		if err := c.setStatus(ctx, op, key, *p.Status, cur); err != nil {
-			return nil, err
-		}
-	}
-	it, err := c.Get(ctx, key)
+	readAt := c.now()
+	r, err := c.getRaw(ctx, c.op("get %s", created.Key), created.Key)
 	if err != nil {
 		return nil, err
 	}
-	c.noteWrite(it.ID)
-	return it, nil
+	if it.Status == "" || it.Status == connectors.StatusOpen {
+		return c.item(op, r)
+	}
+	// The walk starts from the issue as just read; the item returned is
+	// that read with the status reached (see Update for its UpdatedAt).
+	st, err := c.setStatus(ctx, op+" "+created.Key, created.Key, it.Status, r)
+	if err != nil {
+		c.cache.drop(created.Key)
+		return nil, fmt.Errorf("jira: created %s but could not set its status: %w", created.Key, err)
+	}
+	next := withFields(r)
+	applyState(next.Fields, st)
+	next.Fields.Updated = jira.Time(time.Time(r.Fields.Updated).Add(time.Millisecond))
+	c.cache.put(readAt, next)
+	return c.item(op, next)
 }

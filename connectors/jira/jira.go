@@ -115,6 +115,8 @@ type Connector struct {
 	highest int                  // highest issue number seen in the project
 	keys    map[string]string    // issue id → key, for webhooks naming only the id
 	recent  map[string]time.Time // ids this connector wrote lately (Cloud reconcile)
+
+	cache issueCache // raw issues last read, for Update (see cache.go)
 }
 
 var _ connectors.Connector = (*Connector)(nil)

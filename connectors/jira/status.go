@@ -80,37 +80,40 @@ func stateOf(r *rawIssue) wfState {
 
 // setStatus walks the workflow from the issue's status (read from cur, or
 // fetched when cur is nil) to target, one available transition at a time,
-// supplying a resolution where the transition takes one. A workflow that
+// supplying a resolution where the transition takes one, and returns where
+// the issue stands afterwards. Each step lists the transitions the issue
+// offers now (they depend on the issue's status and on per-issue
+// conditions, so they are not cached) and takes one. A workflow that
 // offers no way there is an invalid-request error: retrying cannot help.
-func (c *Connector) setStatus(ctx context.Context, op, key string, target connectors.Status, cur *rawIssue) error {
+func (c *Connector) setStatus(ctx context.Context, op, key string, target connectors.Status, cur *rawIssue) (wfState, error) {
 	if cur == nil {
 		var err error
 		if cur, err = c.getRaw(ctx, op, key); err != nil {
-			return err
+			return wfState{}, err
 		}
 	}
 	st := stateOf(cur)
 	visited := map[string]bool{}
 	for range maxTransitions {
 		if statusOf(st.category, st.resolution, c.wontDo) == target {
-			return nil
+			return st, nil
 		}
 		visited[st.statusID] = true
 		ts, err := c.transitions(ctx, op, key)
 		if err != nil {
-			return err
+			return st, err
 		}
 		t, ok := chooseTransition(ts, st, target, visited, c.doneName)
 		if !ok {
-			return invalid(op, "the workflow offers no transition from %q toward %s (available: %s)", st.statusName, target, transitionNames(ts))
+			return st, invalid(op, "the workflow offers no transition from %q toward %s (available: %s)", st.statusName, target, transitionNames(ts))
 		}
 		payload, res, err := c.transitionPayload(op, t, target)
 		if err != nil {
-			return err
+			return st, err
 		}
 		resp, err := c.client.Issue.DoTransitionWithPayloadWithContext(ctx, key, payload)
 		if err := c.check(ctx, op, resp, err); err != nil {
-			return err
+			return st, err
 		}
 		c.log.Debug("transitioned issue", "key", key, "transition", t.Name, "to", t.To.Name)
 		st = wfState{statusID: t.To.ID, statusName: t.To.Name, category: t.To.StatusCategory.Key, resolution: res}
@@ -118,7 +121,7 @@ func (c *Connector) setStatus(ctx context.Context, op, key string, target connec
 			st.resolution = "Done" // set by the workflow's post function
 		}
 	}
-	return invalid(op, "status %s not reached after %d transitions", target, maxTransitions)
+	return st, invalid(op, "status %s not reached after %d transitions", target, maxTransitions)
 }
 
 // transitions lists the transitions available from the issue's status.

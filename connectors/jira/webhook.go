@@ -88,6 +88,7 @@ func (c *Connector) ParseWebhook(r *http.Request, body []byte) (*connectors.Webh
 		return ev, nil
 	}
 	ev.Keys = []string{key}
+	c.cache.drop(key) // changed since it was last read
 	return ev, nil
 }
 
