@@ -335,7 +335,7 @@ func TestReload(t *testing.T) {
 // the link's marker, and a restarted daemon must finish without a single
 // duplicate.
 func TestShutdownMidSync(t *testing.T) {
-	const n = 8
+	const n = 40
 	h := start(t, options{progress: 100 * time.Millisecond, drain: 300 * time.Millisecond, rps: 500})
 	h.sims.GitHub.SetLatency(100 * time.Millisecond)
 	h.sims.GitLab.SetLatency(100 * time.Millisecond)

@@ -16,8 +16,11 @@ import (
 // is found on the next attempt instead of being posted twice. Edits of a
 // source comment are carried over; a comment that stops qualifying (its
 // share prefix removed, made restricted) is withdrawn on the other side.
+//
+// Comments are listed only when they may have changed (commentsChanged);
+// afterwards the link keeps each side's comment count.
 func (r *rec) syncComments(ctx context.Context) error {
-	if r.link.State != store.LinkActive {
+	if r.link.State != store.LinkActive || !r.commentsChanged() {
 		return nil
 	}
 	var lists [2][]connectors.Comment
@@ -33,7 +36,38 @@ func (r *rec) syncComments(ctx context.Context) error {
 			return err
 		}
 	}
+	if r.dry {
+		return nil
+	}
+	for _, s := range []Side{PlatformSide, CustomerSide} {
+		if sd := linkSide(r.link, s); sd.Comments != len(lists[s])+r.posted[s] {
+			sd.Comments = len(lists[s]) + r.posted[s]
+			r.dirty = true
+		}
+	}
 	return nil
+}
+
+// commentsChanged reports whether the comments of either side may have
+// changed since they were last mirrored: the event said so (or this is a
+// full pass), an item's comment count is not the one the link kept (or
+// the tracker did not say it), or an item was updated with no synced field
+// changed, which is what an edited comment looks like. Otherwise listing
+// them would cost two reads for nothing.
+func (r *rec) commentsChanged() bool {
+	if r.h.full {
+		return true
+	}
+	for _, s := range []Side{PlatformSide, CustomerSide} {
+		it, sd := r.item[s], linkSide(r.link, s)
+		if it.CommentCount < 0 || it.CommentCount != sd.Comments {
+			return true
+		}
+		if !r.seenAt[s].IsZero() && r.readAt[s].After(r.seenAt[s]) && !r.changed[s] {
+			return true
+		}
+	}
+	return false
 }
 
 // mirrorComments carries the comments of side s to the other side.
@@ -102,6 +136,7 @@ func (r *rec) postComment(ctx context.Context, o Side, ref connectors.Ref, marke
 	}
 	r.link.Comments = append(r.link.Comments, store.CommentLink{
 		Source: o.Other().String(), SourceID: sourceID, MirrorID: mc.ID, Hash: hashText(body)})
+	r.posted[o]++
 	r.dirty = true
 	r.wrote(o, ref, ActionComment, nil)
 	return nil

@@ -29,7 +29,10 @@ func (r *rec) markerFor(origin *connectors.Item) string {
 //
 // The intent's Attempts counts the creates that were sent for it (counted
 // durably before each is sent): while it is 0, no mirror can have come
-// from this intent, so the look needs to find only an older one.
+// from this intent, and there is nothing to look for. A mirror made by an
+// earlier intent has a link, unless the store was lost or restored from
+// an old backup: that is what `pmsync store rebuild` is for, which
+// recovers every link from the markers.
 func (r *rec) create(ctx context.Context) (bool, error) {
 	origin := r.item[r.origin]
 	ms := r.mirror()
@@ -47,11 +50,6 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 	}
 	if r.dry {
 		return r.planCreate(ctx, target, marker, in, resumed, want)
-	}
-	if !resumed {
-		if err := r.e.st.PutIntent(in); err != nil {
-			return false, fmt.Errorf("record intent: %w", err)
-		}
 	}
 	mirror, adopted, err := r.findOrCreate(ctx, target, marker, in, want)
 	if err != nil {
@@ -73,17 +71,21 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// findOrCreate looks for the mirror carrying marker and creates it only
-// when it is not there. The intent counts the create before it is sent; a
-// failed create leaves the intent, so the next attempt looks again, over
-// everything created since the intent, before creating.
+// findOrCreate creates the mirror carrying marker, after looking for it
+// when a create was sent for the intent before. The intent, counting the
+// create, is stored before the create is sent (one write: a new intent is
+// stored with its first create counted); a failed create leaves the
+// intent, so the next attempt looks, over everything created since the
+// intent, before creating.
 func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *store.Intent, want Values) (*connectors.Item, bool, error) {
-	found, err := target.g.FindByMarker(ctx, marker, findHint(in, r.e.clock.Now()))
-	switch {
-	case err == nil:
-		return found, true, nil
-	case !errors.Is(err, connectors.ErrNotFound):
-		return nil, false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
+	if in.Attempts > 0 {
+		found, err := target.g.FindByMarker(ctx, marker, findHint(in))
+		switch {
+		case err == nil:
+			return found, true, nil
+		case !errors.Is(err, connectors.ErrNotFound):
+			return nil, false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
+		}
 	}
 	it := newItem(want)
 	if target.ID == PlatformID {
@@ -106,19 +108,11 @@ func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *
 	return mirror, false, nil
 }
 
-// findHint bounds the look for the mirror of intent in, made at now. Once
-// a create was sent for the intent, the mirror may have been created at any
-// time since the intent, give or take clock skew. Before that, nothing can
-// have been created by this intent: a mirror could only predate it (a
-// store restored from an old backup), and then it is old enough for the
-// tracker's search to see; bounding the listing at now keeps a burst of
-// creates from listing each other over and over, and keeps an intent whose
-// looks kept failing from listing everything created since it was written.
-func findHint(in *store.Intent, now time.Time) connectors.FindHint {
-	if in.Attempts > 0 {
-		return connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)}
-	}
-	return connectors.FindHint{CreatedAfter: now}
+// findHint bounds the look for the mirror of intent in: a create was sent
+// for it, so the mirror may have been created at any time since the
+// intent, give or take clock skew.
+func findHint(in *store.Intent) connectors.FindHint {
+	return connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)}
 }
 
 // planCreate plans, in a dry run, the creation of a mirror: a mirror
@@ -126,8 +120,8 @@ func findHint(in *store.Intent, now time.Time) connectors.FindHint {
 // memory so the plan goes on with its fields and comments.
 func (r *rec) planCreate(ctx context.Context, target *trk, marker string, in *store.Intent, resumed bool, want Values) (bool, error) {
 	origin := r.item[r.origin]
-	if resumed {
-		found, err := target.g.FindByMarker(ctx, marker, findHint(in, r.e.clock.Now()))
+	if resumed && in.Attempts > 0 {
+		found, err := target.g.FindByMarker(ctx, marker, findHint(in))
 		switch {
 		case err == nil:
 			r.link = r.newLink(marker, origin, found, nil)
@@ -200,7 +194,11 @@ func (r *rec) settleIntent(ctx context.Context, origin *connectors.Item) error {
 		if target == nil {
 			continue
 		}
-		found, err := target.g.FindByMarker(ctx, in.ID, connectors.FindHint{CreatedAfter: in.CreatedAt.Add(-findSkew)})
+		var found *connectors.Item
+		var err error = connectors.ErrNotFound // no create sent: nothing to find
+		if in.Attempts > 0 {
+			found, err = target.g.FindByMarker(ctx, in.ID, findHint(in))
+		}
 		switch {
 		case errors.Is(err, connectors.ErrNotFound):
 			if err := r.e.st.DropIntent(in.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,9 @@ type Engine struct {
 
 	linkGen atomic.Uint64 // counts link writes, for the status cache
 	stats   statusCache
+
+	seq   atomic.Uint64 // orders events and item reads (see hint, snaps)
+	snaps snaps         // recent item reads, shared between reconciles
 }
 
 // trk is a tracker with the engine's request discipline around it.
@@ -113,15 +117,29 @@ func (e *Engine) sideTracker(c *cust, s Side) *trk {
 
 // Enqueue says that the item at ref may have changed; the links it concerns
 // are reconciled by Run's workers. An unknown tracker is ignored.
-func (e *Engine) Enqueue(ref connectors.Ref) {
+func (e *Engine) Enqueue(ref connectors.Ref) { e.enqueueEvent(ref, false) }
+
+// enqueueEvent queues the links of ref for an event saying the item
+// changed; comments says the event was about its comments.
+func (e *Engine) enqueueEvent(ref connectors.Ref, comments bool) {
 	keys, err := e.keysForRef(ref, nil)
 	if err != nil {
 		e.log.Warn("cannot look up links of a changed item", "tracker", ref.Tracker, "err", err)
 		return
 	}
+	h := hint{full: comments}
+	h.need[sideOfRef(ref)] = e.seq.Add(1)
 	for _, k := range keys {
-		e.byID[k.Customer].q.add(k, nil)
+		e.byID[k.Customer].q.addHint(k, h)
 	}
+}
+
+// sideOfRef is the side of every link on which the item at ref is.
+func sideOfRef(ref connectors.Ref) Side {
+	if ref.Tracker == PlatformID {
+		return PlatformSide
+	}
+	return CustomerSide
 }
 
 // keysForRef turns a ref into the work keys it concerns: the links that
@@ -145,10 +163,13 @@ func (e *Engine) keysForRef(ref connectors.Ref, snap *connectors.Item) ([]workKe
 		}
 		linked[l.Customer] = true
 		o := originRef(l)
-		keys = append(keys, workKey{Origin: o, Customer: l.Customer})
 		if o != ref {
 			mirror = true
 		}
+		if snap != nil && e.unchanged(l, snap) {
+			continue
+		}
+		keys = append(keys, workKey{Origin: o, Customer: l.Customer})
 	}
 	if mirror || (snap != nil && snap.Marker != "") {
 		return keys, nil
@@ -158,7 +179,7 @@ func (e *Engine) keysForRef(ref connectors.Ref, snap *connectors.Item) ([]workKe
 			if linked[c.ID] {
 				continue
 			}
-			if snap != nil && !(snap.HasLabel(e.platform.ActionItemLabel) && snap.HasLabel(c.Share.SelectLabel)) {
+			if snap != nil && !e.shares(c, PlatformSide, snap) {
 				continue
 			}
 			keys = append(keys, workKey{Origin: ref, Customer: c.ID})
@@ -170,6 +191,36 @@ func (e *Engine) keysForRef(ref connectors.Ref, snap *connectors.Item) ([]workKe
 		keys = append(keys, workKey{Origin: ref, Customer: c.ID})
 	}
 	return keys, nil
+}
+
+// unchanged reports whether snap, a poll's read of one side of link l,
+// shows nothing the link has not seen: not updated since, the same synced
+// values and comment count, and still shared as the link is. Polls list
+// again what they listed within their overlap, and the items pmsync just
+// wrote; those need no reconcile.
+func (e *Engine) unchanged(l *store.Link, snap *connectors.Item) bool {
+	s := sideOfRef(snap.Ref)
+	sd := linkSide(l, s)
+	c := e.byID[l.Customer]
+	if sd.Ref != snap.Ref || sd.UpdatedAt.IsZero() || snap.UpdatedAt.After(sd.UpdatedAt) ||
+		snap.CommentCount < 0 || snap.CommentCount != sd.Comments || l.State == store.LinkBroken {
+		return false
+	}
+	origin := sideOf(l.Origin)
+	if s == origin && (l.State == store.LinkActive) != e.shares(c, s, snap) {
+		return false
+	}
+	return maps.Equal(values(c, snap, s, origin), toValues(sd.Base))
+}
+
+// shares reports whether origin item it, on side s, is shared with
+// customer c: a platform item with the action-item label and the
+// customer's select label, or a customer item with the inbound label.
+func (e *Engine) shares(c *cust, s Side, it *connectors.Item) bool {
+	if s == PlatformSide {
+		return it.HasLabel(e.platform.ActionItemLabel) && it.HasLabel(c.Share.SelectLabel)
+	}
+	return it.HasLabel(c.Share.InboundLabel)
 }
 
 // originRef returns the ref of a link's origin item.
@@ -196,11 +247,11 @@ func (p *pass) work(ctx context.Context, c *cust, wg *sync.WaitGroup) {
 		go func() {
 			defer wg.Done()
 			for {
-				k, attempts, ok := c.q.get(ctx)
+				t, ok := c.q.get(ctx)
 				if !ok {
 					return
 				}
-				p.process(ctx, c, k, attempts)
+				p.process(ctx, c, t)
 			}
 		}()
 	}
@@ -210,11 +261,12 @@ func (p *pass) work(ctx context.Context, c *cust, wg *sync.WaitGroup) {
 const reconcileTimeout = 5 * time.Minute
 
 // process reconciles one key and decides about retries.
-func (p *pass) process(ctx context.Context, c *cust, k workKey, attempts int) {
+func (p *pass) process(ctx context.Context, c *cust, t task) {
+	k, attempts := t.k, t.attempts
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reconcileTimeout)
 	rctx = withStop(rctx, ctx.Done()) // no waiting out a Retry-After at shutdown
 	start := p.e.clock.Now()
-	err := p.reconcile(rctx, c, k)
+	err := p.reconcile(rctx, c, t)
 	cancel()
 	p.e.metrics.Reconciled(c.ID, p.e.clock.Now().Sub(start), err)
 	p.plan.reconciled()

@@ -158,6 +158,9 @@ func (r *rec) update(ctx context.Context, s Side, p connectors.Patch, fields []F
 		r.wrote(s, it.Ref, ActionUpdate, fieldNames(fields))
 		return nil, nil
 	}
+	if err := r.checkFresh(ctx, s); err != nil {
+		return nil, err
+	}
 	stored, err := r.side[s].g.Update(ctx, it.Ref.Key, p)
 	if err != nil {
 		return nil, fmt.Errorf("update the %s item: %w", s, err)

@@ -89,7 +89,7 @@ func TestCrashAfterCreateBeforeLinkAdoptsMirror(t *testing.T) {
 	pk := w.plat.Open("Item", "", actionL, "customer:jane")
 	it, _ := w.eng.platform.g.Get(context.Background(), pk)
 	marker := connectors.MarkerID([]byte("test-marker-key"), PlatformID, it.ID, "jane")
-	if err := w.db.PutIntent(&store.Intent{ID: marker, Customer: "jane", Origin: it.Ref, Target: "jane", CreatedAt: w.clock.Now()}); err != nil {
+	if err := w.db.PutIntent(&store.Intent{ID: marker, Customer: "jane", Origin: it.Ref, Target: "jane", CreatedAt: w.clock.Now(), Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.conn(w.cust["jane"], "jane").Create(context.Background(), marker, &connectors.Item{Title: "Item", Status: connectors.StatusOpen}); err != nil {

@@ -89,8 +89,35 @@ func (b *batch) covered() bool {
 	return b.gaveUp == 0
 }
 
+// hint is what the events that queued a key say about its reconcile.
+type hint struct {
+	// need is, per side, the event sequence number (Engine.seq) of the
+	// latest event about that side's item: a read of the item made
+	// before it may be stale. 0: no event named that side, so the
+	// reconcile reads it afresh.
+	need [2]uint64
+	// full says comments may have changed without changing the items'
+	// comment counts (an edit): list them whatever the counts say.
+	full bool
+}
+
+func (h *hint) merge(o hint) {
+	for i := range h.need {
+		h.need[i] = max(h.need[i], o.need[i])
+	}
+	h.full = h.full || o.full
+}
+
+// task is a key handed to a worker, with what is known about it.
+type task struct {
+	k        workKey
+	h        hint
+	attempts int // failed attempts so far
+}
+
 // entry is a key waiting in the queue or being processed.
 type entry struct {
+	h         hint
 	waiters   []*batch
 	attempts  int // failed attempts so far
 	notBefore time.Time
@@ -118,7 +145,11 @@ func newQueue(c Clock) *queue {
 
 // add queues k; the batches (nil ones are skipped) learn when a
 // processing that starts after this call has finished.
-func (q *queue) add(k workKey, bs ...*batch) {
+func (q *queue) add(k workKey, bs ...*batch) { q.addHint(k, hint{}, bs...) }
+
+// addHint queues k like add, merging h into what the key's waiting entry
+// knows.
+func (q *queue) addHint(k workKey, h hint, bs ...*batch) {
 	for _, b := range bs {
 		if b != nil {
 			b.add()
@@ -130,6 +161,7 @@ func (q *queue) add(k workKey, bs ...*batch) {
 		e = &entry{}
 		q.pending[k] = e
 	}
+	e.h.merge(h)
 	for _, b := range bs {
 		if b != nil {
 			e.waiters = append(e.waiters, b)
@@ -161,12 +193,12 @@ func (q *queue) scheduleLocked(k workKey, e *entry) {
 // hands out nothing, even keys that are ready: a stopping engine finishes
 // the reconciles in flight and takes no new work (the keys left are found
 // again at the next start, from the watermarks and open intents).
-func (q *queue) get(ctx context.Context) (workKey, int, bool) {
+func (q *queue) get(ctx context.Context) (task, bool) {
 	for {
 		q.mu.Lock()
 		if ctx.Err() != nil {
 			q.mu.Unlock()
-			return workKey{}, 0, false
+			return task{}, false
 		}
 		now := q.clock.Now()
 		for q.delayed.Len() > 0 && !q.delayed[0].at.After(now) {
@@ -191,7 +223,7 @@ func (q *queue) get(ctx context.Context) (workKey, int, bool) {
 				default:
 				}
 			}
-			return k, e.attempts, true
+			return task{k: k, h: e.h, attempts: e.attempts}, true
 		}
 		var timer <-chan time.Time
 		if q.delayed.Len() > 0 {
@@ -200,7 +232,7 @@ func (q *queue) get(ctx context.Context) (workKey, int, bool) {
 		q.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return workKey{}, 0, false
+			return task{}, false
 		case <-q.wake:
 		case <-timer:
 		}
@@ -221,6 +253,7 @@ func (q *queue) done(k workKey, err error, retryable bool, retryAt time.Time) {
 	if !retryAt.IsZero() {
 		if p := q.pending[k]; p != nil {
 			p.waiters = append(e.waiters, p.waiters...)
+			p.h.merge(e.h)
 			p.attempts, p.notBefore = e.attempts+1, retryAt
 			p.inReady = false
 			q.removeReadyLocked(k)
@@ -253,14 +286,17 @@ func (q *queue) forward(k, to workKey) {
 	}
 	q.mu.Lock()
 	var ws []*batch
+	var h hint
 	if e := q.processing[k]; e != nil {
 		ws, e.waiters = e.waiters, nil
+		h = e.h
 	}
 	e := q.pending[to]
 	if e == nil {
 		e = &entry{}
 		q.pending[to] = e
 	}
+	e.h.merge(h)
 	e.waiters = append(e.waiters, ws...)
 	if q.processing[to] == nil {
 		q.scheduleLocked(to, e)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/store"
@@ -21,6 +22,16 @@ type rec struct {
 	link   *store.Link
 	log    *slog.Logger
 	dirty  bool // link changed and must be saved
+
+	h      hint    // what the events that queued the key say
+	fresh  bool    // read every item afresh (a shared read was out of date)
+	shared [2]bool // the side's item came from another read (see read)
+	// For comments (see commentsChanged), per side: the item's UpdatedAt
+	// as read and as the link had seen it, whether a synced field
+	// differed from the link's base, and comments posted.
+	readAt, seenAt [2]time.Time
+	changed        [2]bool
+	posted         [2]int
 }
 
 func (r *rec) mirror() Side { return r.origin.Other() }
@@ -34,8 +45,9 @@ func gone(err error) bool {
 // it reads both sides fresh, creates the mirror when the origin is newly
 // shared, merges fields, mirrors comments, unshares, or marks the link
 // broken.
-func (p *pass) reconcile(ctx context.Context, c *cust, k workKey) error {
-	r := &rec{pass: p, c: c, k: k, origin: CustomerSide}
+func (p *pass) reconcile(ctx context.Context, c *cust, t task) error {
+	k := t.k
+	r := &rec{pass: p, c: c, k: k, origin: CustomerSide, h: t.h}
 	if k.Origin.Tracker == PlatformID {
 		r.origin = PlatformSide
 	}
@@ -63,7 +75,13 @@ func (p *pass) reconcile(ctx context.Context, c *cust, k workKey) error {
 	if r.link != nil {
 		r.log = r.log.With("link", r.link.ID)
 	}
-	if err := r.run(ctx, isMirror); err != nil {
+	err = r.run(ctx, isMirror)
+	if errors.Is(err, errStaleRead) {
+		r.log.Debug("an item changed since it was read for another reconcile; reading afresh")
+		r.fresh, r.item, r.shared = true, [2]*connectors.Item{}, [2]bool{}
+		err = r.run(ctx, isMirror)
+	}
+	if err != nil {
 		r.noteError(err)
 		return err
 	}
@@ -71,7 +89,7 @@ func (p *pass) reconcile(ctx context.Context, c *cust, k workKey) error {
 }
 
 func (r *rec) run(ctx context.Context, isMirror bool) error {
-	origin, err := r.side[r.origin].g.Get(ctx, r.k.Origin.Key)
+	origin, err := r.read(ctx, r.origin, r.k.Origin.Key)
 	switch {
 	case err != nil && gone(err) && r.link != nil:
 		return r.breakLink(r.origin, err)
@@ -107,7 +125,7 @@ func (r *rec) run(ctx context.Context, isMirror bool) error {
 		}
 	}
 	ms := r.mirror()
-	mirror, err := r.side[ms].g.Get(ctx, linkSide(r.link, ms).Ref.Key)
+	mirror, err := r.read(ctx, ms, linkSide(r.link, ms).Ref.Key)
 	switch {
 	case err != nil && gone(err):
 		return r.breakLink(ms, err)
@@ -165,12 +183,7 @@ func (r *rec) linkByID(origin *connectors.Item) error {
 // selected reports whether the origin item is shared with the customer:
 // a platform item with the action-item label and the customer's select
 // label, or a customer item with the inbound label.
-func (r *rec) selected(it *connectors.Item) bool {
-	if r.origin == PlatformSide {
-		return it.HasLabel(r.e.platform.ActionItemLabel) && it.HasLabel(r.c.Share.SelectLabel)
-	}
-	return it.HasLabel(r.c.Share.InboundLabel)
-}
+func (r *rec) selected(it *connectors.Item) bool { return r.e.shares(r.c, r.origin, it) }
 
 // noteError keeps the last error on the link for status and digests.
 func (r *rec) noteError(err error) {

@@ -65,7 +65,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if keys, err := e.intentKeys(); err != nil {
 		e.log.Warn("cannot list open intents", "err", err)
 	} else {
-		e.enqueue(keys)
+		e.enqueue(tasks(keys, hint{}))
 	}
 	for _, t := range e.trackerList() {
 		if t.PollInterval > 0 {
@@ -122,27 +122,55 @@ func (e *Engine) linkKeys() ([]workKey, error) {
 	return keys, nil
 }
 
-// changeKeys returns the keys of the items of one poll.
-func (e *Engine) changeKeys(items []connectors.Item) ([]workKey, error) {
-	var keys []workKey
+// changeKeys returns the keys of the items of one poll, read at event
+// seq: the poll's reads of the items are kept for their reconciles, which
+// need read them again only when something happened to them after the
+// poll.
+func (e *Engine) changeKeys(items []connectors.Item, seq uint64) ([]task, error) {
+	var out []task
+	now := e.clock.Now()
 	for i := range items {
-		ks, err := e.keysForRef(items[i].Ref, &items[i])
+		it := &items[i]
+		ks, err := e.keysForRef(it.Ref, it)
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, ks...)
+		if len(ks) == 0 {
+			continue
+		}
+		e.snaps.put(it, seq, now)
+		var h hint
+		h.need[sideOfRef(it.Ref)] = seq - 1
+		for _, k := range ks {
+			out = append(out, task{k: k, h: h})
+		}
 	}
-	return keys, nil
+	return out, nil
 }
 
-// enqueue queues keys, each once, for the batches.
-func (e *Engine) enqueue(keys []workKey, bs ...*batch) {
-	seen := make(map[workKey]bool, len(keys))
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			e.byID[k.Customer].q.add(k, bs...)
+// tasks makes tasks of keys, with hint h.
+func tasks(keys []workKey, h hint) []task {
+	out := make([]task, len(keys))
+	for i, k := range keys {
+		out[i] = task{k: k, h: h}
+	}
+	return out
+}
+
+// enqueue queues tasks, each key once, for the batches.
+func (e *Engine) enqueue(ts []task, bs ...*batch) {
+	hints := make(map[workKey]hint, len(ts))
+	var order []workKey
+	for _, t := range ts {
+		h, ok := hints[t.k]
+		if !ok {
+			order = append(order, t.k)
 		}
+		h.merge(t.h)
+		hints[t.k] = h
+	}
+	for _, k := range order {
+		e.byID[k.Customer].q.addHint(k, hints[k], bs...)
 	}
 }
 
@@ -212,6 +240,7 @@ func (e *Engine) commitPolls(t *trk, queue []outstanding, log *slog.Logger) []ou
 // to wait before it.
 func (e *Engine) pollStep(ctx context.Context, t *trk, cursor string, wait time.Duration, log *slog.Logger) (*outstanding, string, time.Duration) {
 	start := e.clock.Now()
+	seq := e.seq.Add(1)
 	ch, err := t.g.Changes(ctx, cursor)
 	if ctx.Err() != nil {
 		return nil, cursor, wait
@@ -229,7 +258,7 @@ func (e *Engine) pollStep(ctx context.Context, t *trk, cursor string, wait time.
 		return nil, cursor, wait
 	}
 	b := newBatch()
-	keys, err := e.changeKeys(ch.Items)
+	keys, err := e.changeKeys(ch.Items, seq)
 	e.enqueue(keys, b)
 	b.seal()
 	if err != nil {
@@ -253,21 +282,22 @@ func (e *Engine) resyncLoop(ctx context.Context) {
 		if err != nil {
 			e.log.Warn("cannot queue links for the periodic resync", "err", err)
 		}
-		e.enqueue(keys)
+		e.enqueue(tasks(keys, hint{full: true})) // comment edits no poll saw
 	}
 }
 
 // pollOnce reads the changes of t since cursor (the read is retried in
 // place, see retry.go).
-func (e *Engine) pollOnce(ctx context.Context, t *trk, cursor string) (*connectors.Changes, error) {
+func (e *Engine) pollOnce(ctx context.Context, t *trk, cursor string) (*connectors.Changes, uint64, error) {
 	start := e.clock.Now()
+	seq := e.seq.Add(1)
 	ch, err := t.g.Changes(ctx, cursor)
 	n := 0
 	if ch != nil {
 		n = ch.Requests
 	}
 	e.notePoll(t.ID, start, n, err)
-	return ch, err
+	return ch, seq, err
 }
 
 // SyncOnce runs one full pass: open intents, every link, and everything
@@ -288,6 +318,7 @@ func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
 	type polled struct {
 		t      *trk
 		ch     *connectors.Changes
+		seq    uint64
 		b      *batch
 		failed bool
 	}
@@ -297,12 +328,12 @@ func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		ch, err := e.pollOnce(ctx, t, cursor)
+		ch, seq, err := e.pollOnce(ctx, t, cursor)
 		if err != nil {
 			plan.fail(Failure{Customer: t.ID, Origin: connectors.Ref{Tracker: t.ID}, Error: "poll: " + describe(err)})
 			continue
 		}
-		polls = append(polls, &polled{t: t, ch: ch, b: newBatch()})
+		polls = append(polls, &polled{t: t, ch: ch, seq: seq, b: newBatch()})
 	}
 
 	wctx, stop := context.WithCancel(ctx)
@@ -314,9 +345,11 @@ func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
 	// twice.
 	all := newBatch()
 	perKey := map[workKey][]*batch{}
+	hints := map[workKey]hint{}
 	var order []workKey
-	collect := func(keys []workKey, b *batch) {
-		for _, k := range keys {
+	collect := func(ts []task, b *batch) {
+		for _, t := range ts {
+			k := t.k
 			if _, ok := perKey[k]; !ok {
 				order = append(order, k)
 				perKey[k] = []*batch{all}
@@ -324,22 +357,26 @@ func (e *Engine) SyncOnce(ctx context.Context, dryRun bool) (*Plan, error) {
 			if b != nil && !slices.Contains(perKey[k], b) {
 				perKey[k] = append(perKey[k], b)
 			}
+			h := hints[k]
+			h.merge(t.h)
+			hints[k] = h
 		}
 	}
 	keys, err := e.intentKeys()
-	collect(keys, nil)
+	collect(tasks(keys, hint{}), nil)
 	if err == nil {
 		keys, err = e.linkKeys()
-		collect(keys, nil)
+		collect(tasks(keys, hint{full: true}), nil) // a full pass: comment edits too
 	}
 	for _, pl := range polls {
 		if err == nil {
-			keys, err = e.changeKeys(pl.ch.Items)
-			collect(keys, pl.b)
+			var ts []task
+			ts, err = e.changeKeys(pl.ch.Items, pl.seq)
+			collect(ts, pl.b)
 		}
 	}
 	for _, k := range order {
-		e.byID[k.Customer].q.add(k, perKey[k]...)
+		e.byID[k.Customer].q.addHint(k, hints[k], perKey[k]...)
 	}
 	for _, pl := range polls {
 		pl.b.seal()

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/pmsync/pmsync/connectors"
 	"github.com/pmsync/pmsync/store"
@@ -18,6 +19,8 @@ func (r *rec) syncFields(ctx context.Context) error {
 	for _, s := range []Side{PlatformSide, CustomerSide} {
 		cur[s] = values(r.c, r.item[s], s, r.origin)
 		base[s] = toValues(linkSide(r.link, s).Base)
+		r.readAt[s], r.seenAt[s] = r.item[s].UpdatedAt, linkSide(r.link, s).UpdatedAt
+		r.changed[s] = !maps.Equal(cur[s], base[s])
 	}
 	decisions := Merge(base, cur, r.origin, sideOf(owner))
 	var patch [2]connectors.Patch

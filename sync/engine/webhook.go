@@ -74,12 +74,22 @@ func (e *Engine) serveWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	comments := commentEvent(ev.Event)
 	for _, key := range ev.Keys {
 		if key != "" {
-			e.Enqueue(connectors.Ref{Tracker: id, Key: key})
+			e.enqueueEvent(connectors.Ref{Tracker: id, Key: key}, comments)
 		}
 	}
 	log.Debug("webhook accepted", "event", ev.Event, "items", len(ev.Keys))
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = io.WriteString(w, "accepted\n")
+}
+
+// commentEvent reports whether a webhook event is about comments (GitHub
+// issue_comment, GitLab Note Hook, Jira comment_created and the like):
+// an edited comment changes no comment count, so its reconcile must list
+// the comments.
+func commentEvent(event string) bool {
+	e := strings.ToLower(event)
+	return strings.Contains(e, "comment") || strings.Contains(e, "note")
 }
