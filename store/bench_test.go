@@ -58,7 +58,8 @@ func BenchmarkPutLink(b *testing.B) {
 
 // BenchmarkStore100kLinks builds a store of 100,000 links (10 customers of
 // 10,000) and reports its size per link, then times the reads the daemon
-// makes: open, a ref lookup, and listing one customer's links.
+// makes: open, a ref lookup, listing one customer's links or their
+// summaries, and Check.
 func BenchmarkStore100kLinks(b *testing.B) {
 	const customers, perCustomer = 10, 10000
 	const total = customers * perCustomer
@@ -117,6 +118,15 @@ func BenchmarkStore100kLinks(b *testing.B) {
 			ls, err := db.Links("customer3")
 			if err != nil || len(ls) != perCustomer {
 				b.Fatalf("Links = %d links, %v; want %d", len(ls), err, perCustomer)
+			}
+		}
+	})
+	b.Run("LinkSummaries", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			n := 0
+			err := db.LinkSummaries("customer3", func(LinkSummary) error { n++; return nil })
+			if err != nil || n != perCustomer {
+				b.Fatalf("LinkSummaries = %d summaries, %v; want %d", n, err, perCustomer)
 			}
 		}
 	})

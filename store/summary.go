@@ -195,11 +195,11 @@ func migrate2to3(tx *bolt.Tx) error {
 			return err
 		}
 		return links.ForEach(func(k, v []byte) error {
-			l, err := decodeLink(v)
-			if err != nil {
-				return fmt.Errorf("customer %s link %s: %w", name, k, err)
+			var l linkDigest // only what the summary needs
+			if err := decodeValue(v, &l); err != nil {
+				return fmt.Errorf("customer %s link %s: decode link: %w", name, k, err)
 			}
-			return sums.Put(k, encodeSummary(SummaryOf(l)))
+			return sums.Put(k, encodeSummary(l.summary()))
 		})
 	})
 }
