@@ -62,6 +62,7 @@ func (r *rec) create(ctx context.Context) (bool, error) {
 	if err := r.complete(marker, r.newLink(marker, origin, mirror, sent)); err != nil {
 		return false, err
 	}
+	r.item[ms] = mirror // as the tracker answered the create (or the look)
 	if adopted {
 		r.log.Info("adopted a mirror found by its marker", "tracker", target.ID, "item", mirror.Ref.Key)
 		r.audit(target.ID, ActionAdopt, nil, "")

@@ -242,7 +242,7 @@ type pass struct {
 
 // work runs one customer's workers until ctx ends.
 func (p *pass) work(ctx context.Context, c *cust, wg *sync.WaitGroup) {
-	for i := 0; i < p.e.o.Workers; i++ {
+	for i := 0; i < ReconcilesPerWorker*p.e.o.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -16,7 +16,10 @@ const PlatformID = "platform"
 
 // Defaults of Options.
 const (
-	DefaultWorkers           = 8
+	DefaultWorkers = 8
+	// ReconcilesPerWorker is how many reconciles per customer run for
+	// each request slot of Options.Workers.
+	ReconcilesPerWorker      = 4
 	DefaultPollInterval      = 2 * time.Minute
 	DefaultResyncInterval    = 24 * time.Hour
 	DefaultDeliveryTTL       = 7 * 24 * time.Hour
@@ -120,8 +123,12 @@ type Options struct {
 	// MarkerKey is the HMAC key of marker ids. Changing it makes existing
 	// mirrors unrecognisable: keep it for the life of the deployment.
 	MarkerKey []byte
-	// Workers bounds concurrent reconciles per customer and requests in
-	// flight per tracker; default DefaultWorkers.
+	// Workers bounds the requests in flight per tracker (unless the
+	// tracker sets its own); default DefaultWorkers. Each customer runs
+	// ReconcilesPerWorker × Workers reconciles at a time: a reconcile
+	// sends its requests one after another and spends time in the store
+	// between them, so it takes more reconciles than request slots to
+	// keep a tracker's slots busy.
 	Workers int
 	// Critical lists the priorities counted as critical in Status; default
 	// P0 and P1.

@@ -91,8 +91,8 @@ func (b *batch) covered() bool {
 
 // hint is what the events that queued a key say about its reconcile.
 type hint struct {
-	// need is, per side, the event sequence number (Engine.seq) of the
-	// latest event about that side's item: a read of the item made
+	// need is, per side, the event sequence number (Engine.seq, from 1)
+	// of the latest event about that side's item: a read of the item made
 	// before it may be stale. 0: no event named that side, so the
 	// reconcile reads it afresh.
 	need [2]uint64

@@ -125,14 +125,16 @@ func (r *rec) run(ctx context.Context, isMirror bool) error {
 		}
 	}
 	ms := r.mirror()
-	mirror, err := r.read(ctx, ms, linkSide(r.link, ms).Ref.Key)
-	switch {
-	case err != nil && gone(err):
-		return r.breakLink(ms, err)
-	case err != nil:
-		return fmt.Errorf("read %s item: %w", ms, err)
+	if r.item[ms] == nil { // not made or adopted by this reconcile
+		mirror, err := r.read(ctx, ms, linkSide(r.link, ms).Ref.Key)
+		switch {
+		case err != nil && gone(err):
+			return r.breakLink(ms, err)
+		case err != nil:
+			return fmt.Errorf("read %s item: %w", ms, err)
+		}
+		r.item[ms] = mirror
 	}
-	r.item[ms] = mirror
 	if r.link.State == store.LinkBroken {
 		r.restore()
 	}

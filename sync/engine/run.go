@@ -140,7 +140,7 @@ func (e *Engine) changeKeys(items []connectors.Item, seq uint64) ([]task, error)
 		}
 		e.snaps.put(it, seq, now)
 		var h hint
-		h.need[sideOfRef(it.Ref)] = seq - 1
+		h.need[sideOfRef(it.Ref)] = seq
 		for _, k := range ks {
 			out = append(out, task{k: k, h: h})
 		}

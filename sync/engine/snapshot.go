@@ -65,13 +65,14 @@ func (s *snaps) put(it *connectors.Item, seq uint64, now time.Time) {
 	s.m[it.Ref] = snap{it: cloneItem(it), seq: seq, at: now}
 }
 
-// get returns a copy of the item at ref if it was read after event need
-// and less than snapMaxAge ago.
+// get returns a copy of the item at ref if it was read at or after event
+// need (sequence numbers are never reused: a read at need is the read
+// that reported the event) and less than snapMaxAge ago.
 func (s *snaps) get(ref connectors.Ref, need uint64, now time.Time) *connectors.Item {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn, ok := s.m[ref]
-	if !ok || sn.seq <= need || now.Sub(sn.at) > snapMaxAge {
+	if !ok || sn.seq < need || now.Sub(sn.at) > snapMaxAge {
 		return nil
 	}
 	return cloneItem(sn.it)

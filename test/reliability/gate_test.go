@@ -45,8 +45,8 @@ func (s *slowLimited) Get(ctx context.Context, key string) (*connectors.Item, er
 }
 
 // TestGateHoldsRequestsWaitingForASlot has two customers' workers read the
-// same platform item while the platform tracker allows one request in
-// flight. The first request is answered 429 with Retry-After 10 s while the
+// same platform item (queued as a webhook would: no poll's read to share)
+// while the platform tracker allows one request in flight. The first request is answered 429 with Retry-After 10 s while the
 // second waits for the request slot; that second request must then wait
 // for the Retry-After too, not go out as soon as the slot frees.
 func TestGateHoldsRequestsWaitingForASlot(t *testing.T) {
@@ -62,16 +62,21 @@ func TestGateHoldsRequestsWaitingForASlot(t *testing.T) {
 	w.Tune = func(o *engine.Options) {
 		o.Clock, o.Now = nil, time.Now // real time: the wait is measured on the wall clock
 		o.Platform.Workers = 1
+		o.Platform.PollInterval, o.ResyncInterval = -1, -1
+		for i := range o.Customers {
+			o.Customers[i].Tracker.PollInterval = -1
+		}
 	}
-	w.Platform.Open("shared with both", "## Customer summary\nx", ActionLabel, "customer:acme", "customer:beta")
+	key := w.Platform.Open("shared with both", "## Customer summary\nx", ActionLabel, "customer:acme", "customer:beta")
 	w.Open()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = w.Engine.SyncOnce(ctx, false)
+		_ = w.Engine.Run(ctx)
 	}()
+	w.Engine.Enqueue(connectors.Ref{Tracker: engine.PlatformID, Key: key})
 	<-time.After(1500 * time.Millisecond)
 	cancel()
 	<-done
