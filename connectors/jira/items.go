@@ -89,6 +89,9 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 		body["properties"] = []map[string]any{{"key": markerProperty, "value": map[string]string{"marker": marker}}}
 	}
 	var created struct{ ID, Key string }
+	if marker != "" {
+		c.forgetFind(marker) // from now on an issue may carry it
+	}
 	if _, err := c.call(ctx, op, http.MethodPost, "rest/api/2/issue", body, &created); err != nil {
 		return nil, err
 	}

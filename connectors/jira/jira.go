@@ -115,6 +115,7 @@ type Connector struct {
 	highest int                  // highest issue number seen in the project
 	keys    map[string]string    // issue id → key, for webhooks naming only the id
 	recent  map[string]time.Time // ids this connector wrote lately (Cloud reconcile)
+	finds   map[string]findState // what unfinished FindByMarker calls learned, by marker
 
 	cache issueCache // raw issues last read, for Update (see cache.go)
 }
@@ -141,7 +142,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 		id: cfg.ID, flavor: cfg.Flavor, project: cfg.Project, site: u.String(),
 		now: cfg.Clock(), log: cfg.Log().With("tracker", cfg.ID, "kind", Kind),
 		issueType: cfg.JiraIssueType, doneName: cfg.JiraDoneTransition, wontDo: cfg.JiraWontDoResolution,
-		overlap: cfg.OverlapOrDefault(), recent: map[string]time.Time{}, keys: map[string]string{},
+		overlap: cfg.OverlapOrDefault(), recent: map[string]time.Time{}, keys: map[string]string{}, finds: map[string]findState{},
 		rate: connectors.RateState{Remaining: -1},
 	}
 	if cfg.WebhookSecret != "" {

@@ -17,7 +17,7 @@ func sent(reqs []recorded) []string {
 	out := make([]string, len(reqs))
 	for i, r := range reqs {
 		p := r.Path[strings.LastIndex(r.Path, "/")+1:]
-		if _, issue, ok := strings.Cut(r.Path, "/issue/"); ok && !strings.Contains(issue, "/") {
+		if _, issue, ok := strings.Cut(r.Path, "/issue/"); ok && !strings.Contains(issue, "/") && issue != "bulkfetch" {
 			p = "issue"
 		}
 		out[i] = r.Method + " " + p

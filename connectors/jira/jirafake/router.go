@@ -100,6 +100,8 @@ func classify(r *http.Request) conformance.Op {
 		return ""
 	case seg[0] == "search":
 		return conformance.OpList
+	case isBulkFetch(seg):
+		return conformance.OpGet
 	case seg[0] != "issue":
 		return ""
 	case len(seg) == 1:
@@ -120,16 +122,21 @@ func isWrite(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodPost:
 		seg, _ := apiPath(r.URL.Path)
-		return len(seg) == 0 || seg[0] != "search"
+		return len(seg) == 0 || (seg[0] != "search" && !isBulkFetch(seg))
 	case http.MethodPut, http.MethodPatch, http.MethodDelete:
 		return true
 	}
 	return false
 }
 
+// isBulkFetch says whether the path is issue/bulkfetch (a read sent as POST).
+func isBulkFetch(seg []string) bool {
+	return len(seg) == 2 && seg[0] == "issue" && seg[1] == "bulkfetch"
+}
+
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	seg, version := apiPath(r.URL.Path)
-	if seg == nil || (version == "3" && seg[0] != "search") {
+	if seg == nil || (version == "3" && seg[0] != "search" && !isBulkFetch(seg)) {
 		notFound(w, r)
 		return
 	}
@@ -149,6 +156,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.handleSearchJQL(w, r)
 	case len(seg) == 1 && seg[0] == "issue" && m == http.MethodPost:
 		s.handleCreate(w, r)
+	case isBulkFetch(seg) && version == "3" && m == http.MethodPost:
+		s.handleBulkFetch(w, r)
 	case len(seg) >= 2 && seg[0] == "issue":
 		s.routeIssue(w, r, seg[1], seg[2:])
 	default:

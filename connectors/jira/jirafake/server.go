@@ -1,7 +1,8 @@
 // Package jirafake is an HTTP server that behaves like Jira Cloud or Jira
 // Data Center for the part of the REST API v2 that pmsync uses: issues
 // (create 201, edit 204 with the edit screen's rules, get with a fields
-// filter and entity properties), workflow transitions with screens and a
+// filter and entity properties, Cloud's version 3 bulk fetch), workflow
+// transitions with screens and a
 // required resolution, comments with visibility, remote links, priorities,
 // users with a time zone (/myself), JQL search and webhooks.
 //

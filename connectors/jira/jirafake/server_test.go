@@ -515,3 +515,58 @@ func TestCommentField(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkFetch: Cloud's POST /rest/api/3/issue/bulkfetch reads issues by
+// key or id without the search index's lag, leaves out those that do not
+// exist, answers in id order with version 3's rich text, refuses more than
+// 100 names, counts as a read, and takes get faults. Version 2 and Data
+// Center do not have it.
+func TestBulkFetch(t *testing.T) {
+	s, c := start(t, Options{Flavor: Cloud, SearchLag: time.Hour})
+	a := c.create("first", map[string]any{"description": "line one\nline two", "labels": []string{"pmsync-abc"}})
+	b := c.create("second", nil)
+	if err := s.Delete(b); err != nil {
+		t.Fatal(err)
+	}
+	cKey := c.create("third", nil)
+	writes := s.Writes()
+	body := map[string]any{"issueIdsOrKeys": []string{cKey, "PLAT-999", b, "10001"}, "fields": []string{"labels", "created", "description"}, "properties": []string{"pmsync"}}
+	status, out := c.do("POST", "/rest/api/3/issue/bulkfetch", body)
+	if status != 200 {
+		t.Fatalf("bulk fetch: got %d %v, want 200", status, out)
+	}
+	if got := searchKeys(out); !slices.Equal(got, []string{a, cKey}) {
+		t.Errorf("bulk fetch keys %v, want %v (existing only, in id order, the search lag ignored)", got, []string{a, cKey})
+	}
+	if got := str(out, "issues", "0", "fields", "labels", "0"); got != "pmsync-abc" {
+		t.Errorf("labels[0] %q, want pmsync-abc", got)
+	}
+	if got := str(out, "issues", "0", "fields", "description", "content", "1", "content", "0", "text"); got != "line two" {
+		t.Errorf("description is not ADF with a paragraph per line: %v", str(out, "issues", "0", "fields", "description"))
+	}
+	if str(out, "issueErrors") != "[]" || str(out, "issues", "0", "fields", "summary") != "" {
+		t.Errorf("answer %v: want no issue errors and only the fields asked for", out)
+	}
+	if s.Writes() != writes {
+		t.Errorf("a bulk fetch counted as a write")
+	}
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = "PLAT-" + strconv.Itoa(i+1)
+	}
+	if status, _ := c.do("POST", "/rest/api/3/issue/bulkfetch", map[string]any{"issueIdsOrKeys": many}); status != 400 {
+		t.Errorf("101 keys: got %d, want 400", status)
+	}
+	if status, _ := c.do("POST", "/rest/api/2/issue/bulkfetch", body); status != 404 {
+		t.Errorf("version 2: got %d, want 404", status)
+	}
+	s.Inject(conformance.Fault{Op: conformance.OpGet, Status: 503})
+	if status, _ := c.do("POST", "/rest/api/3/issue/bulkfetch", body); status != 503 {
+		t.Errorf("with a get fault: got %d, want 503", status)
+	}
+	_, dc := start(t, Options{Flavor: DataCenter})
+	dc.create("dc", nil)
+	if status, _ := dc.do("POST", "/rest/api/3/issue/bulkfetch", body); status != 404 {
+		t.Errorf("data center: got %d, want 404", status)
+	}
+}
