@@ -31,11 +31,14 @@
 //     Comments carry "{anchor:pmsync-<id>}" on their last line, a wiki macro
 //     that renders nothing.
 //
+// Every read asks for the comment field, whose total is Item.CommentCount.
 // Changes polls JQL "updated >= <cursor>" (see changes.go): minute-grained,
 // read in the API user's time zone, with an overlap and de-duplication on
-// (id, updated). FindByMarker does not trust the search index alone (see
-// find.go). No write is retried here; retries belong to the engine, after a
-// FindByMarker.
+// (id, updated). Update works from the issue as last read, kept for 10 s,
+// so that after the engine's Get a field change is one PUT (see cache.go
+// and update.go). FindByMarker does not trust the search index alone and
+// resumes where a failed call stopped (see find.go). No write is retried
+// here; retries belong to the engine, after a FindByMarker.
 package jira
 
 import (
