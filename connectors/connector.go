@@ -246,7 +246,11 @@ type Connector interface {
 	// across edits of the visible fields) and returns it as stored.
 	Create(ctx context.Context, marker string, it *Item) (*Item, error)
 	// Update applies p to the item in as few writes as the API allows and
-	// returns the item as stored afterwards. An empty patch makes no request.
+	// returns the item as stored afterwards. When the tracker's answer does
+	// not give the item (Jira answers 204), the returned item is the last
+	// read with p applied and its UpdatedAt is left as read: the engine
+	// then knows that the item's next UpdatedAt is its own write. An
+	// empty patch makes no request.
 	Update(ctx context.Context, key string, p Patch) (*Item, error)
 	// FindByMarker returns the item carrying marker, or ErrNotFound. It
 	// must find an item created a moment ago: it may not rely on a search

@@ -52,18 +52,20 @@ func (r *rec) syncComments(ctx context.Context) error {
 // changed since they were last mirrored: the event said so (or this is a
 // full pass), an item's comment count is not the one the link kept (or
 // the tracker did not say it), or an item was updated with no synced field
-// changed, which is what an edited comment looks like. Otherwise listing
-// them would cost two reads for nothing.
+// changed, which is what an edited comment looks like (unless pmsync wrote
+// the item and the tracker did not say when: see snaps.noteEcho).
+// Otherwise listing them would cost two reads for nothing.
 func (r *rec) commentsChanged() bool {
 	if r.h.full {
 		return true
 	}
 	for _, s := range []Side{PlatformSide, CustomerSide} {
-		it, sd := r.item[s], linkSide(r.link, s)
-		if it.CommentCount < 0 || it.CommentCount != sd.Comments {
+		sd := linkSide(r.link, s)
+		if n := r.readCount[s]; n < 0 || n != sd.Comments {
 			return true
 		}
-		if !r.seenAt[s].IsZero() && r.readAt[s].After(r.seenAt[s]) && !r.changed[s] {
+		if !r.seenAt[s].IsZero() && r.readAt[s].After(r.seenAt[s]) && !r.changed[s] &&
+			!r.e.snaps.echo(r.item[s].Ref, r.e.clock.Now()) {
 			return true
 		}
 	}

@@ -197,12 +197,14 @@ func (e *Engine) keysForRef(ref connectors.Ref, snap *connectors.Item) ([]workKe
 // shows nothing the link has not seen: not updated since, the same synced
 // values and comment count, and still shared as the link is. Polls list
 // again what they listed within their overlap, and the items pmsync just
-// wrote; those need no reconcile.
+// wrote (also when the tracker did not tell pmsync the UpdatedAt of its
+// write); those need no reconcile.
 func (e *Engine) unchanged(l *store.Link, snap *connectors.Item) bool {
 	s := sideOfRef(snap.Ref)
 	sd := linkSide(l, s)
 	c := e.byID[l.Customer]
-	if sd.Ref != snap.Ref || sd.UpdatedAt.IsZero() || snap.UpdatedAt.After(sd.UpdatedAt) ||
+	newer := snap.UpdatedAt.After(sd.UpdatedAt) && !e.snaps.echo(snap.Ref, e.clock.Now())
+	if sd.Ref != snap.Ref || sd.UpdatedAt.IsZero() || newer ||
 		snap.CommentCount < 0 || snap.CommentCount != sd.Comments || l.State == store.LinkBroken {
 		return false
 	}

@@ -171,5 +171,8 @@ func (r *rec) update(ctx context.Context, s Side, p connectors.Patch, fields []F
 			return nil, fmt.Errorf("read the %s item after an update: %w", s, err)
 		}
 	}
+	if !stored.UpdatedAt.After(it.UpdatedAt) {
+		r.e.snaps.noteEcho(stored.Ref, r.e.clock.Now())
+	}
 	return stored, nil
 }

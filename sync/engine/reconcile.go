@@ -27,9 +27,11 @@ type rec struct {
 	fresh  bool    // read every item afresh (a shared read was out of date)
 	shared [2]bool // the side's item came from another read (see read)
 	// For comments (see commentsChanged), per side: the item's UpdatedAt
-	// as read and as the link had seen it, whether a synced field
-	// differed from the link's base, and comments posted.
+	// as read and as the link had seen it, its comment count as read,
+	// whether a synced field differed from the link's base, and comments
+	// posted.
 	readAt, seenAt [2]time.Time
+	readCount      [2]int
 	changed        [2]bool
 	posted         [2]int
 }

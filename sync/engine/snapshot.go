@@ -33,11 +33,27 @@ type snap struct {
 	at  time.Time
 }
 
-// snaps holds the latest read of recently read items.
+// snaps holds the latest read of recently read items, and the reads under
+// way, so that reconciles needing the same item at the same time (one
+// platform item queued for every customer) share one read.
 type snaps struct {
-	mu sync.Mutex
-	m  map[connectors.Ref]snap
+	mu       sync.Mutex
+	m        map[connectors.Ref]snap
+	inflight map[connectors.Ref]*pending
+	echoes   map[connectors.Ref]time.Time // see noteEcho
 }
+
+// pending is a read under way: done is closed when it and err are set.
+type pending struct {
+	seq  uint64
+	done chan struct{}
+	it   *connectors.Item
+	err  error
+}
+
+// echoMaxAge is how long a write whose resulting UpdatedAt the tracker did
+// not tell is remembered (see noteEcho).
+const echoMaxAge = 10 * time.Minute
 
 // put keeps it as read at seq, unless a later read is kept.
 func (s *snaps) put(it *connectors.Item, seq uint64, now time.Time) {
@@ -78,6 +94,57 @@ func (s *snaps) get(ref connectors.Ref, need uint64, now time.Time) *connectors.
 	return cloneItem(sn.it)
 }
 
+// join returns a read of ref under way that started at or after event
+// need, or registers a new read at seq and returns nil with finish, which
+// the caller must call with the read's outcome.
+func (s *snaps) join(ref connectors.Ref, need, seq uint64) (p *pending, finish func(*connectors.Item, error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.inflight[ref]; p != nil && need != 0 && p.seq >= need {
+		return p, nil
+	}
+	if s.inflight == nil {
+		s.inflight = map[connectors.Ref]*pending{}
+	}
+	own := &pending{seq: seq, done: make(chan struct{})}
+	s.inflight[ref] = own
+	return nil, func(it *connectors.Item, err error) {
+		s.mu.Lock()
+		if s.inflight[ref] == own {
+			delete(s.inflight, ref)
+		}
+		s.mu.Unlock()
+		own.it, own.err = it, err
+		close(own.done)
+	}
+}
+
+// noteEcho remembers that pmsync wrote the item at ref and the tracker's
+// answer did not say when (Jira answers an edit with 204): the item's
+// next UpdatedAt is pmsync's own write, not a change to look into.
+func (s *snaps) noteEcho(ref connectors.Ref, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.echoes == nil {
+		s.echoes = map[connectors.Ref]time.Time{}
+	}
+	for r, at := range s.echoes {
+		if now.Sub(at) > echoMaxAge {
+			delete(s.echoes, r)
+		}
+	}
+	s.echoes[ref] = now
+}
+
+// echo reports whether pmsync wrote the item at ref within echoMaxAge
+// without learning its new UpdatedAt.
+func (s *snaps) echo(ref connectors.Ref, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.echoes[ref]
+	return ok && now.Sub(at) <= echoMaxAge
+}
+
 func cloneItem(it *connectors.Item) *connectors.Item {
 	c := *it
 	c.Labels = slices.Clone(it.Labels)
@@ -91,29 +158,52 @@ func cloneItem(it *connectors.Item) *connectors.Item {
 // to a side whose item came from another read are preceded by a fresh
 // read (see checkFresh).
 func (r *rec) read(ctx context.Context, s Side, key string) (*connectors.Item, error) {
-	t := r.side[s]
-	now := r.e.clock.Now()
-	if need := r.h.need[s]; need != 0 && !r.fresh {
-		it := r.e.snaps.get(connectors.Ref{Tracker: t.ID, Key: key}, need, now)
-		if it != nil && (r.link == nil || !it.UpdatedAt.Before(linkSide(r.link, s).UpdatedAt)) {
-			r.shared[s] = true
-			return it, nil
-		}
+	need := r.h.need[s]
+	if need == 0 || r.fresh {
+		return r.readFresh(ctx, s, key)
 	}
-	return r.readFresh(ctx, s, key)
+	ref := connectors.Ref{Tracker: r.side[s].ID, Key: key}
+	usable := func(it *connectors.Item) bool {
+		return it != nil && (r.link == nil || !it.UpdatedAt.Before(linkSide(r.link, s).UpdatedAt))
+	}
+	if it := r.e.snaps.get(ref, need, r.e.clock.Now()); usable(it) {
+		r.shared[s] = true
+		return it, nil
+	}
+	seq := r.e.seq.Add(1)
+	p, finish := r.e.snaps.join(ref, need, seq)
+	if p != nil { // another reconcile is reading it: wait for its answer
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if p.err == nil && usable(p.it) {
+			r.shared[s] = true
+			return cloneItem(p.it), nil
+		}
+		return r.readFresh(ctx, s, key)
+	}
+	it, err := r.get(ctx, s, key, seq)
+	finish(it, err)
+	return it, err
 }
 
 // readFresh reads the item of side s at key from its tracker and keeps
 // the read for other reconciles.
 func (r *rec) readFresh(ctx context.Context, s Side, key string) (*connectors.Item, error) {
-	seq := r.e.seq.Add(1)
+	return r.get(ctx, s, key, r.e.seq.Add(1))
+}
+
+// get reads the item of side s at key, a read at event seq, and keeps it.
+func (r *rec) get(ctx context.Context, s Side, key string, seq uint64) (*connectors.Item, error) {
 	it, err := r.side[s].g.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	r.shared[s] = false
 	r.e.snaps.put(it, seq, r.e.clock.Now())
-	return it, nil
+	return cloneItem(it), nil
 }
 
 // checkFresh makes sure a write to side s is based on this reconcile's

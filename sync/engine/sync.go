@@ -20,6 +20,7 @@ func (r *rec) syncFields(ctx context.Context) error {
 		cur[s] = values(r.c, r.item[s], s, r.origin)
 		base[s] = toValues(linkSide(r.link, s).Base)
 		r.readAt[s], r.seenAt[s] = r.item[s].UpdatedAt, linkSide(r.link, s).UpdatedAt
+		r.readCount[s] = r.item[s].CommentCount
 		r.changed[s] = !maps.Equal(cur[s], base[s])
 	}
 	decisions := Merge(base, cur, r.origin, sideOf(owner))
