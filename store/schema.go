@@ -61,8 +61,12 @@ var migrations = []migration{
 }
 
 // init creates the buckets of a new file or migrates an existing one, in one
-// transaction, and returns the schema version the file had.
+// transaction, and returns the schema version the file had. A file that is
+// current is only read: no write transaction (and fsync) at every start.
 func (db *DB) init() (from int, err error) {
+	if db.current() {
+		return SchemaVersion, nil
+	}
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
@@ -99,6 +103,22 @@ func (db *DB) init() (from int, err error) {
 		return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 	})
 	return from, err
+}
+
+// current reports whether the file has every top-level bucket and the
+// schema version this package writes.
+func (db *DB) current() bool {
+	ok := false
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range topBuckets {
+			if tx.Bucket(name) == nil {
+				return nil
+			}
+		}
+		ok = string(tx.Bucket(bucketMeta).Get(keySchema)) == strconv.Itoa(SchemaVersion)
+		return nil
+	})
+	return ok
 }
 
 // migrate1to2 builds the ref index of every customer from its links and the

@@ -306,3 +306,32 @@ func removeLink(ls []*Link, id string) []*Link {
 	}
 	return out
 }
+
+func TestOpenOfCurrentFileWritesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmsync.db")
+	db := openAt(t, path, Options{})
+	if err := db.PutLink(testLink("acme", 1)); err != nil {
+		t.Fatalf("PutLink: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, Options{})
+	if _, err := db.Link("acme", "m-acme-1"); err != nil {
+		t.Errorf("Link after reopen: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Errorf("opening a current file changed it (a write transaction ran at open)")
+	}
+}
