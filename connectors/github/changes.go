@@ -105,6 +105,7 @@ func (c *Connector) Changes(ctx context.Context, cur string) (*connectors.Change
 				next.Since = u
 			}
 		}
+		c.cache.put(list...)
 		rows = append(rows, list...)
 		page = resp.NextPage
 	}

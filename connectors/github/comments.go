@@ -57,10 +57,14 @@ func (c *Connector) AddComment(ctx context.Context, key, marker, body string) (*
 	if err := checkBody("body", full); err != nil {
 		return nil, invalid(op, err)
 	}
-	if err := c.paceWait(ctx, op); err != nil {
+	release, err := c.pace.acquire(ctx, op)
+	if err != nil {
 		return nil, err
 	}
 	cm, _, err := c.client.Issues.CreateComment(c.ctx(ctx), c.owner, c.repo, n, &gh.IssueComment{Body: &full})
+	release()
+	// The issue's comment count and updated_at moved (or may have).
+	c.cache.drop(n)
 	if err != nil {
 		return nil, c.fail(op, err)
 	}

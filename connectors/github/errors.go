@@ -3,7 +3,6 @@ package github
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,19 +142,6 @@ func transportText(err error) string {
 		return "transport failure"
 	}
 	return "transport: " + err.Error()
-}
-
-// paceWait waits for the content-creation pacer. A wait that would run
-// past the context's deadline fails at once, as a temporary error.
-func (c *Connector) paceWait(ctx context.Context, op string) error {
-	err := c.pace.Wait(ctx)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return connectors.Errorf(connectors.CodeTemporary, op, contextErr(ctx.Err()))
-	}
-	return connectors.Errorf(connectors.CodeTemporary, op, fmt.Errorf("creation pacing: %w", context.DeadlineExceeded))
 }
 
 func contextErr(err error) error {

@@ -59,6 +59,7 @@ func (c *Connector) FindByMarker(ctx context.Context, marker string, hint connec
 		if err != nil {
 			return nil, c.fail(op, err)
 		}
+		c.cache.put(list...)
 		for _, is := range list {
 			if !floor.IsZero() && is.GetCreatedAt().Time.Before(floor) {
 				return nil, notFound("created since " + floor.Format(time.RFC3339))

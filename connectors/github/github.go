@@ -12,15 +12,19 @@
 // conditional request, so that a poll that finds nothing costs one request
 // answered 304, which GitHub does not charge. FindByMarker reads the list
 // endpoints, never the search index, which lags behind writes. Creating
-// issues and comments is paced below GitHub's secondary limit. The
-// connector never retries a write: it classifies failures and leaves
-// retries to the engine.
+// issues and comments is paced so that GitHub never sees more than its
+// secondary limits allow (80 a minute, 500 an hour) in any window. Update
+// works on the issue the connector saw a moment ago when there is one, so
+// that the engine's Get and one PATCH are the whole cost of a field
+// change. The connector never retries a write: it classifies failures and
+// leaves retries to the engine.
 package github
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -30,7 +34,6 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v62/github"
-	"golang.org/x/time/rate"
 
 	"github.com/pmsync/pmsync/connectors"
 )
@@ -38,15 +41,32 @@ import (
 // Kind is the tracker kind this package registers.
 const Kind = "github"
 
-// DefaultCreatesPerMinute paces issue and comment creation: GitHub's
-// secondary limit allows about 80 content-creating requests per minute.
-const DefaultCreatesPerMinute = 80
+// GitHub's secondary limits on content-creating requests (new issues and
+// new comments): "no more than 80 content-generating requests per minute
+// and no more than 500 per hour".
+const (
+	DefaultCreatesPerMinute = 80
+	DefaultCreatesPerHour   = 500
+)
 
 // Options tune a Connector beyond connectors.Config.
 type Options struct {
-	// CreatesPerMinute paces content-creating requests (new issues and
-	// new comments); 0 means DefaultCreatesPerMinute. Tests raise it.
+	// CreatesPerMinute caps content-creating requests (new issues and new
+	// comments) in any 60 s window: a whole number, 0 means
+	// DefaultCreatesPerMinute. Tests raise it.
 	CreatesPerMinute float64
+	// CreatesPerHour caps them in any hour. 0 means DefaultCreatesPerHour,
+	// or, when CreatesPerMinute is raised above its default, the same
+	// multiple of DefaultCreatesPerHour (so that raising the minute cap in
+	// a test does not leave the hour cap in force).
+	CreatesPerHour int
+	// Clock measures and waits for the creation caps; nil is the wall
+	// clock. connectors.Config.Now is not used for this: it cannot wait.
+	Clock Clock
+	// IssueCacheAge is how long an issue just read or written stands in
+	// for the read Update would make (see Update). 0 means
+	// DefaultIssueCacheAge; negative turns the cache off.
+	IssueCacheAge time.Duration
 	// PageSize is the per_page of list requests (1..100, default 100).
 	PageSize int
 }
@@ -62,7 +82,8 @@ type Connector struct {
 	now         func() time.Time
 	log         *slog.Logger
 	overlap     time.Duration
-	pace        *rate.Limiter
+	pace        *pacer
+	cache       *issueCache
 	perPage     int
 	findLimit   int // issues FindByMarker reads without a hint
 
@@ -90,11 +111,15 @@ func New(cfg connectors.Config, opts Options) (*Connector, error) {
 	if cfg.Token == "" {
 		return nil, fail("token is empty")
 	}
-	if opts.CreatesPerMinute < 0 {
-		return nil, fail("creates per minute %v is negative", opts.CreatesPerMinute)
+	perMinute, perHour, err := createCaps(opts)
+	if err != nil {
+		return nil, fail("%v", err)
 	}
-	if opts.CreatesPerMinute == 0 {
-		opts.CreatesPerMinute = DefaultCreatesPerMinute
+	if opts.Clock == nil {
+		opts.Clock = wallClock{}
+	}
+	if opts.IssueCacheAge == 0 {
+		opts.IssueCacheAge = DefaultIssueCacheAge
 	}
 	if opts.PageSize == 0 {
 		opts.PageSize = 100
@@ -104,12 +129,13 @@ func New(cfg connectors.Config, opts Options) (*Connector, error) {
 	}
 	c := &Connector{
 		id: cfg.ID, owner: owner, repo: repo,
-		labels:    cfg.Labels.Merge(connectors.DefaultGitHubLabels()),
-		secret:    []byte(cfg.WebhookSecret),
-		now:       cfg.Clock(),
-		log:       cfg.Log().With("tracker", cfg.ID, "kind", Kind),
-		overlap:   cfg.OverlapOrDefault(),
-		pace:      rate.NewLimiter(rate.Limit(opts.CreatesPerMinute/60), 1),
+		labels:  cfg.Labels.Merge(connectors.DefaultGitHubLabels()),
+		secret:  []byte(cfg.WebhookSecret),
+		now:     cfg.Clock(),
+		log:     cfg.Log().With("tracker", cfg.ID, "kind", Kind),
+		overlap: cfg.OverlapOrDefault(),
+		pace: newPacer(opts.Clock, paceMargin,
+			paceLimit{n: perMinute, window: time.Minute}, paceLimit{n: perHour, window: time.Hour}),
 		perPage:   opts.PageSize,
 		findLimit: findUnhintedLimit,
 		rate:      connectors.RateState{Remaining: -1},
@@ -129,7 +155,31 @@ func New(cfg connectors.Config, opts Options) (*Connector, error) {
 		}
 	}
 	c.client = client
+	c.cache = newIssueCache(c.now, opts.IssueCacheAge, issueCacheSize)
 	return c, nil
+}
+
+// createCaps checks and defaults the content-creation caps.
+func createCaps(o Options) (perMinute, perHour int, err error) {
+	m := o.CreatesPerMinute
+	switch {
+	case m == 0:
+		m = DefaultCreatesPerMinute
+	case m < 1 || m != math.Trunc(m) || m > math.MaxInt32:
+		return 0, 0, fmt.Errorf("creates per minute %v is not a whole number in 1..%d", m, math.MaxInt32)
+	}
+	perMinute = int(m)
+	switch {
+	case o.CreatesPerHour < 0:
+		return 0, 0, fmt.Errorf("creates per hour %d is negative", o.CreatesPerHour)
+	case o.CreatesPerHour > 0:
+		perHour = o.CreatesPerHour
+	case perMinute > DefaultCreatesPerMinute:
+		perHour = int(int64(DefaultCreatesPerHour) * int64(perMinute) / DefaultCreatesPerMinute)
+	default:
+		perHour = DefaultCreatesPerHour
+	}
+	return perMinute, perHour, nil
 }
 
 // Kind returns "github".

@@ -20,9 +20,9 @@ func (c *Connector) Get(ctx context.Context, key string) (*connectors.Item, erro
 	if err != nil {
 		return nil, err
 	}
-	is, _, err := c.client.Issues.Get(c.ctx(ctx), c.owner, c.repo, n)
+	is, err := c.read(ctx, op, n)
 	if err != nil {
-		return nil, c.fail(op, err)
+		return nil, err
 	}
 	it, ok := toItem(is, c.labels, c.ref())
 	if !ok {
@@ -51,31 +51,52 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	if err := c.ensureLabels(ctx, managed); err != nil {
 		return nil, err
 	}
-	if err := c.paceWait(ctx, op); err != nil {
+	release, err := c.pace.acquire(ctx, op)
+	if err != nil {
 		return nil, err
 	}
 	is, _, err := c.client.Issues.Create(c.ctx(ctx), c.owner, c.repo, req)
+	release()
 	if err != nil {
 		return nil, c.fail(op, err)
 	}
 	if it.Status.Closed() {
 		state, reason := stateFor(it.Status)
 		closeOp := fmt.Sprintf("github: close new issue %s", c.ref().key(is.GetNumber()))
-		is, _, err = c.client.Issues.Edit(c.ctx(ctx), c.owner, c.repo, is.GetNumber(),
+		closed, _, err := c.client.Issues.Edit(c.ctx(ctx), c.owner, c.repo, is.GetNumber(),
 			&gh.IssueRequest{State: &state, StateReason: &reason})
 		if err != nil {
 			return nil, c.fail(closeOp, err)
 		}
+		is = closed
 	}
+	c.cache.put(is)
 	out, _ := toItem(is, c.labels, c.ref())
 	c.log.Debug("issue created", "key", out.Ref.Key)
 	return out, nil
 }
 
-// Update reads the issue and sends one PATCH with every changed field:
-// labels are sent as a whole set that keeps the labels pmsync does not
-// manage. An empty patch makes no request and returns nil; a patch that
-// changes nothing costs the read only.
+// Update sends one PATCH with every changed field: labels are sent as a
+// whole set that keeps the labels pmsync does not manage. An empty patch
+// makes no request and returns nil; a patch that changes nothing makes no
+// write.
+//
+// The patch is computed against the current issue, which Update reads
+// with a GET unless the connector has seen the issue (through Get, a list
+// page, Create or an earlier Update) less than Options.IssueCacheAge ago
+// by its clock; the engine reads an item with Get right before it
+// updates it, so a field change costs 1 read and 1 write in all. The
+// PATCH answer replaces the remembered issue; a failed PATCH forgets it.
+//
+// Read-modify-write: GitHub's PATCH is not conditional, so a label set
+// computed from an issue read before a person changed its labels drops
+// that person's change. Without the cache the window is the time between
+// Update's GET and its PATCH; with it, the window starts at the read that
+// filled the cache, at most IssueCacheAge before the PATCH (in the
+// engine's flow, at its Get, a moment before). A webhook delivery for the
+// issue (ParseWebhook) and every later read refresh the remembered issue,
+// so a label added before that refresh is kept. Labels are sent only
+// when pmsync's label-borne fields change.
 func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) (*connectors.Item, error) {
 	op := "github: update " + key
 	n, err := c.number(op, key)
@@ -85,9 +106,14 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 	if p.Empty() {
 		return nil, nil
 	}
-	cur, _, err := c.client.Issues.Get(c.ctx(ctx), c.owner, c.repo, n)
-	if err != nil {
-		return nil, c.fail(op, err)
+	if err := ctx.Err(); err != nil {
+		return nil, connectors.Errorf(connectors.CodeTemporary, op, contextErr(err))
+	}
+	cur := c.cache.get(n)
+	if cur == nil {
+		if cur, err = c.read(ctx, op, n); err != nil {
+			return nil, err
+		}
 	}
 	if cur.IsPullRequest() {
 		return nil, connectors.Errorf(connectors.CodeNotFound, op, errors.New("it is a pull request, not an issue"))
@@ -97,12 +123,27 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 		return nil, invalid(op, err)
 	}
 	if changed {
-		if cur, _, err = c.client.Issues.Edit(c.ctx(ctx), c.owner, c.repo, n, req); err != nil {
+		edited, _, err := c.client.Issues.Edit(c.ctx(ctx), c.owner, c.repo, n, req)
+		if err != nil {
+			c.cache.drop(n)
 			return nil, c.fail(op, err)
 		}
+		c.cache.put(edited)
+		cur = edited
 	}
 	it, _ := toItem(cur, c.labels, c.ref())
 	return it, nil
+}
+
+// read GETs issue n and remembers it; a failed read forgets it.
+func (c *Connector) read(ctx context.Context, op string, n int) (*gh.Issue, error) {
+	is, _, err := c.client.Issues.Get(c.ctx(ctx), c.owner, c.repo, n)
+	if err != nil {
+		c.cache.drop(n)
+		return nil, c.fail(op, err)
+	}
+	c.cache.put(is)
+	return is, nil
 }
 
 // labelColor gives pmsync's labels a colour by role.

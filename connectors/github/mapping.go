@@ -57,8 +57,14 @@ func toItem(is *gh.Issue, s connectors.LabelScheme, ref repoRef) (it *connectors
 		Incident:    f.Incident,
 		Labels:      f.Rest,
 		Marker:      marker,
-		CreatedAt:   is.GetCreatedAt().Time,
-		UpdatedAt:   is.GetUpdatedAt().Time,
+		// GitHub's `comments` is the number of issue comments, which is
+		// what ListComments returns (GitHub has no system notes there).
+		CommentCount: connectors.CommentsUnknown,
+		CreatedAt:    is.GetCreatedAt().Time,
+		UpdatedAt:    is.GetUpdatedAt().Time,
+	}
+	if is.Comments != nil {
+		it.CommentCount = *is.Comments
 	}
 	if as := is.Assignees; len(as) > 0 {
 		it.Assignee = as[0].GetLogin()

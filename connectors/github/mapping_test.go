@@ -421,3 +421,27 @@ func TestFixtureIssues(t *testing.T) {
 		}
 	}
 }
+
+// TestToItemCommentCount: the count comes from GitHub's `comments` field;
+// an answer without it says the count is unknown.
+func TestToItemCommentCount(t *testing.T) {
+	tests := []struct {
+		name     string
+		comments *int
+		want     int
+	}{
+		{"field absent", nil, connectors.CommentsUnknown},
+		{"no comments", gh.Int(0), 0},
+		{"seven comments", gh.Int(7), 7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			is := issue(1, "open", "", "")
+			is.Comments = tc.comments
+			it, ok := toItem(is, connectors.DefaultGitHubLabels(), testRef)
+			if !ok || it.CommentCount != tc.want {
+				t.Errorf("toItem: CommentCount %d (item %v), want %d", it.CommentCount, ok, tc.want)
+			}
+		})
+	}
+}

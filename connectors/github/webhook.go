@@ -71,6 +71,9 @@ func (c *Connector) ParseWebhook(r *http.Request, body []byte) (*connectors.Webh
 	if is.IsPullRequest() || !strings.EqualFold(repo.GetFullName(), c.full()) {
 		return ev, nil
 	}
+	// The issue changed: an Update must read it again rather than trust
+	// the issue remembered from before.
+	c.cache.drop(is.GetNumber())
 	ev.Keys = []string{c.ref().key(is.GetNumber())}
 	return ev, nil
 }
