@@ -13,12 +13,18 @@ import (
 // snapMaxAge is how long a read of an item may stand in for another read
 // of it: one platform item shared with several customers is read once for
 // all of their reconciles, and a poll's answer spares the reads of the
-// items it lists.
-const snapMaxAge = 30 * time.Second
+// items it lists. Age does not make a read wrong (an event after it makes
+// it unusable, and writes are preceded by a fresh read); it only bounds
+// what is kept: a first sync of thousands of items works through a poll's
+// answer for minutes.
+const snapMaxAge = 10 * time.Minute
 
-// snapCap bounds the items kept; past it, expired ones are dropped, and
-// new ones are not kept until there is room.
-const snapCap = 50_000
+// snapCap and snapBytes bound the reads kept: past either, expired ones
+// are dropped, and new ones are not kept until there is room.
+const (
+	snapCap   = 50_000
+	snapBytes = 32 << 20
+)
 
 // errStaleRead asks a reconcile to run again with fresh reads: it was
 // about to write to a side whose item it had from another read, and the
@@ -39,6 +45,8 @@ type snap struct {
 type snaps struct {
 	mu       sync.Mutex
 	m        map[connectors.Ref]snap
+	bytes    int       // approximate size of the items in m
+	pruned   time.Time // when expired reads were last dropped
 	inflight map[connectors.Ref]*pending
 	echoes   map[connectors.Ref]time.Time // see noteEcho
 }
@@ -65,20 +73,44 @@ func (s *snaps) put(it *connectors.Item, seq uint64, now time.Time) {
 	if s.m == nil {
 		s.m = map[connectors.Ref]snap{}
 	}
-	if old, ok := s.m[it.Ref]; ok && old.seq > seq {
+	old, ok := s.m[it.Ref]
+	if ok && old.seq > seq {
 		return
 	}
-	if len(s.m) >= snapCap {
-		for ref, sn := range s.m {
-			if now.Sub(sn.at) > snapMaxAge {
-				delete(s.m, ref)
-			}
-		}
-		if len(s.m) >= snapCap {
+	if ok {
+		s.bytes -= itemSize(old.it)
+		delete(s.m, it.Ref)
+	}
+	size := itemSize(it)
+	full := len(s.m) >= snapCap || s.bytes+size > snapBytes
+	if full || now.Sub(s.pruned) > snapMaxAge {
+		s.pruneLocked(now)
+		if len(s.m) >= snapCap || s.bytes+size > snapBytes {
 			return
 		}
 	}
 	s.m[it.Ref] = snap{it: cloneItem(it), seq: seq, at: now}
+	s.bytes += size
+}
+
+// pruneLocked drops the reads older than snapMaxAge.
+func (s *snaps) pruneLocked(now time.Time) {
+	s.pruned = now
+	for ref, sn := range s.m {
+		if now.Sub(sn.at) > snapMaxAge {
+			s.bytes -= itemSize(sn.it)
+			delete(s.m, ref)
+		}
+	}
+}
+
+// itemSize approximates the memory an item holds.
+func itemSize(it *connectors.Item) int {
+	n := 256 + len(it.Title) + len(it.Description) + len(it.URL) + len(it.Ref.Key) + len(it.ID)
+	for _, l := range it.Labels {
+		n += 16 + len(l)
+	}
+	return n
 }
 
 // get returns a copy of the item at ref if it was read at or after event
