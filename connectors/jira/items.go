@@ -8,9 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
-
-	jira "github.com/andygrunwald/go-jira"
 
 	"github.com/pmsync/pmsync/connectors"
 )
@@ -101,24 +98,12 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	c.noteKey(created.ID, created.Key)
 	c.noteWrite(created.ID)
 	c.log.Debug("created issue", "key", created.Key)
-	readAt := c.now()
-	r, err := c.getRaw(ctx, c.op("get %s", created.Key), created.Key)
-	if err != nil {
-		return nil, err
+	if it.Status != "" && it.Status != connectors.StatusOpen {
+		if _, err := c.setStatus(ctx, op+" "+created.Key, created.Key, it.Status, nil); err != nil {
+			return nil, fmt.Errorf("jira: created %s but could not set its status: %w", created.Key, err)
+		}
 	}
-	if it.Status == "" || it.Status == connectors.StatusOpen {
-		return c.item(op, r)
-	}
-	// The walk starts from the issue as just read; the item returned is
-	// that read with the status reached (see Update for its UpdatedAt).
-	st, err := c.setStatus(ctx, op+" "+created.Key, created.Key, it.Status, r)
-	if err != nil {
-		c.cache.drop(created.Key)
-		return nil, fmt.Errorf("jira: created %s but could not set its status: %w", created.Key, err)
-	}
-	next := withFields(r)
-	applyState(next.Fields, st)
-	next.Fields.Updated = jira.Time(time.Time(r.Fields.Updated).Add(time.Millisecond))
-	c.cache.put(readAt, next)
-	return c.item(op, next)
+	// Read as stored (the create answers only id and key), which also
+	// keeps the read for an Update that follows.
+	return c.Get(ctx, created.Key)
 }

@@ -12,16 +12,20 @@ import (
 // Update applies p with one PUT for all fields (Jira: 204), then walks the
 // workflow for a status change (per step: list the transitions, take one).
 //
-// It works from the issue as last read when that read is fresh (see
-// cache.go): the engine's Get just before is enough, so a field change
-// costs exactly the PUT and a status change the transition calls. Without
-// a fresh read it reads the issue first. The item returned is that read
-// with p applied, as a Get would map it; since Jira's edit and transition
-// answers carry no issue, its UpdatedAt is the read's plus one millisecond,
-// a lower bound of the write's real time (the next Changes brings the
-// real one). One exception: clearing the priority makes Jira apply the
+// When the issue's last read is fresh (see cache.go), as after the
+// engine's Get, Update works from it: a field change costs exactly the PUT
+// and a status change the transition calls. The item returned is that read
+// with p applied, as a Get would map it; Jira's edit and transition
+// answers carry no issue, so its UpdatedAt is the read's, from before the
+// write (the engine takes an UpdatedAt that did not move as its own
+// write's echo). One exception: clearing the priority makes Jira apply the
 // project's default, which pmsync cannot know, so that update reads the
-// issue back. An empty patch makes no request and returns nil.
+// issue back.
+//
+// Without a fresh read, Update reads the issue first only when labels or
+// the status need its current state, and reads it back after the write,
+// so the item returned is exact, UpdatedAt included. An empty patch makes
+// no request and returns nil.
 func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) (*connectors.Item, error) {
 	op := c.op("update %s", key)
 	if err := checkKey(op, key); err != nil {
@@ -33,27 +37,72 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 	if p.Empty() {
 		return nil, nil
 	}
-	readAt := c.now()
-	e := c.cache.get(readAt, key)
+	e := c.cache.get(c.now(), key)
+	if e == nil {
+		return c.updateUnread(ctx, op, key, p)
+	}
+	curItem, next, err := c.write(ctx, op, key, p, e.raw)
+	switch {
+	case err != nil:
+		return nil, err
+	case next == nil:
+		return curItem, nil // the issue already was as p says
+	case p.Priority != nil && *p.Priority == "":
+		return c.readBack(ctx, op, key) // Jira chose the default priority
+	}
+	c.cache.put(e.at, next)
+	return c.item(op, next)
+}
+
+// updateUnread is Update without a fresh read of the issue.
+func (c *Connector) updateUnread(ctx context.Context, op, key string, p connectors.Patch) (*connectors.Item, error) {
 	var cur *rawIssue
-	if e != nil {
-		cur, readAt = e.raw, e.at
-	} else {
+	if p.Kind != nil || p.Incident != nil || p.Owner != nil || p.Status != nil {
 		var err error
 		if cur, err = c.getRaw(ctx, op, key); err != nil {
 			return nil, err
 		}
 	}
-	curItem, err := c.item(op, cur)
+	curItem, next, err := c.write(ctx, op, key, p, cur)
+	switch {
+	case err != nil:
+		return nil, err
+	case next == nil:
+		return curItem, nil
+	}
+	return c.readBack(ctx, op, key)
+}
+
+// readBack reads the issue after a write.
+func (c *Connector) readBack(ctx context.Context, op, key string) (*connectors.Item, error) {
+	r, err := c.getRaw(ctx, op, key)
 	if err != nil {
 		return nil, err
 	}
-	next, wrote := withFields(cur), false
-	if fields := c.patchFields(p, curItem, cur.Fields.Labels); fields != nil {
+	c.noteWrite(r.ID)
+	return c.item(op, r)
+}
+
+// write sends the PUT and the transitions p needs, from cur (nil when p
+// needs neither labels nor the status, which is then not read). It returns
+// the issue as cur maps, and cur with p applied, nil when nothing was
+// sent. A failed write drops the cached read: it may have been applied.
+func (c *Connector) write(ctx context.Context, op, key string, p connectors.Patch, cur *rawIssue) (*connectors.Item, *rawIssue, error) {
+	curItem, next := &connectors.Item{}, &rawIssue{Issue: jira.Issue{Fields: &jira.IssueFields{}}}
+	var labels []string
+	if cur != nil {
+		var err error
+		if curItem, err = c.item(op, cur); err != nil {
+			return nil, nil, err
+		}
+		next, labels = withFields(cur), cur.Fields.Labels
+	}
+	wrote := false
+	if fields := c.patchFields(p, curItem, labels); fields != nil {
 		resp, err := c.client.Issue.UpdateIssueWithContext(ctx, key, map[string]any{"fields": fields})
 		if err := c.check(ctx, op, resp, err); err != nil {
-			c.cache.drop(key) // it may have been applied
-			return nil, err
+			c.cache.drop(key)
+			return nil, nil, err
 		}
 		c.noteWrite(curItem.ID)
 		c.applyPatch(next.Fields, p, fields)
@@ -63,25 +112,16 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 		st, err := c.setStatus(ctx, op, key, *p.Status, cur)
 		if err != nil {
 			c.cache.drop(key)
-			return nil, err
+			return nil, nil, err
 		}
 		c.noteWrite(curItem.ID)
 		applyState(next.Fields, st)
 		wrote = true
 	}
 	if !wrote {
-		return curItem, nil // the issue already was as p says
+		return curItem, nil, nil
 	}
-	if p.Priority != nil && *p.Priority == "" {
-		r, err := c.getRaw(ctx, op, key) // Jira chose the default priority
-		if err != nil {
-			return nil, err
-		}
-		return c.item(op, r)
-	}
-	next.Fields.Updated = jira.Time(time.Time(cur.Fields.Updated).Add(time.Millisecond))
-	c.cache.put(readAt, next)
-	return c.item(op, next)
+	return curItem, next, nil
 }
 
 // withFields copies r with its own copy of the fields, for applying a patch
