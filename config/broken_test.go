@@ -152,6 +152,8 @@ func TestBrokenConfigs(t *testing.T) {
 		{"bad smtp tls", platformYAML + "smtp:\n  host: smtp.example.com\n  from: p@example.com\n  tls: ssl # <-\n", "smtp.tls", `unknown value "ssl"`},
 		{"missing platform", "# <-\n" + customerYAML, "platform", "required"},
 		{"workers zero", platformYAML + "sync:\n  workers_per_tracker: 0 # <-\n", "sync.workers_per_tracker", "must be from 1 to 256, got 0"},
+		{"create settle negative", platformYAML + "sync:\n  create_settle: -5s # <-\n", "sync.create_settle", `invalid duration "-5s"`},
+		{"create settle too long", platformYAML + "sync:\n  create_settle: 2h # <-\n", "sync.create_settle", "must be between 0s and 1h, got 2h"},
 		{"yaml syntax error", platformYAML + "sync:\n  poll_interval: [2m # <-\n", "", "invalid YAML"},
 	}
 	for _, tc := range cases {

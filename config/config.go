@@ -72,6 +72,10 @@ type Sync struct {
 	WorkersPerTracker int `yaml:"workers_per_tracker"`
 	// RequestsPerSecond is the token-bucket rate per tracker. Default 10.
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// CreateSettle is how long after a create whose answer was lost a
+	// look that does not find the mirror still proves nothing (the
+	// tracker may not have finished it). Default 2m.
+	CreateSettle time.Duration `yaml:"create_settle"`
 	// MarkerKey is the HMAC key for marker ids. Optional; when unset the
 	// engine derives markers without a key.
 	MarkerKey Secret `yaml:"marker_key"`

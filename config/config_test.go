@@ -54,6 +54,7 @@ func TestExampleLoads(t *testing.T) {
 		{"sync.poll_interval", cfg.Sync.PollInterval, 2 * time.Minute},
 		{"sync.poll_overlap", cfg.Sync.PollOverlap, 2 * time.Minute},
 		{"sync.workers_per_tracker", cfg.Sync.WorkersPerTracker, 8},
+		{"sync.create_settle", cfg.Sync.CreateSettle, 2 * time.Minute},
 		{"log.level", cfg.Log.Level, "info"},
 		{"webhooks.delivery_ttl", cfg.Webhooks.DeliveryTTL, 7 * day},
 		{"platform.name", cfg.Platform.Name, "Example Cloud"},

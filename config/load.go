@@ -25,6 +25,7 @@ const (
 	DefaultPollOverlap       = 2 * time.Minute
 	DefaultWorkersPerTracker = 8
 	DefaultRequestsPerSecond = 10.0
+	DefaultCreateSettle      = 2 * time.Minute
 	DefaultAuditRetention    = 90 * 24 * time.Hour
 	DefaultDeliveryTTL       = 7 * 24 * time.Hour
 	DefaultStaleAfter        = 14 * 24 * time.Hour
@@ -60,6 +61,7 @@ func defaults() *Config {
 			PollOverlap:       DefaultPollOverlap,
 			WorkersPerTracker: DefaultWorkersPerTracker,
 			RequestsPerSecond: DefaultRequestsPerSecond,
+			CreateSettle:      DefaultCreateSettle,
 		},
 		Log:      Log{Level: "info", Format: "text"},
 		Webhooks: Webhooks{DeliveryTTL: DefaultDeliveryTTL},

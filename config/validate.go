@@ -91,6 +91,9 @@ func validateSync(c *collector, s *Sync) {
 		c.errf("sync.poll_overlap", "must be between 0s and 24h, got %s", FormatDuration(s.PollOverlap))
 	}
 	between(c, "sync.workers_per_tracker", s.WorkersPerTracker, 1, 256)
+	if s.CreateSettle < 0 || s.CreateSettle > time.Hour {
+		c.errf("sync.create_settle", "must be between 0s and 1h, got %s", FormatDuration(s.CreateSettle))
+	}
 	rate(c, "sync.requests_per_second", s.RequestsPerSecond)
 }
 

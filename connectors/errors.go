@@ -233,3 +233,48 @@ func clampWait(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// ErrNotSent is the cause of a rate-limited error for a request a
+// connector refused to send because the tracker had asked it to wait
+// (Retry-After): nothing reached the tracker. Connectors check this at
+// their HTTP transport, so that a request already past the engine's gate
+// when another request's rate-limit answer arrived is not sent either.
+var ErrNotSent = errors.New("not sent: the tracker asked to wait")
+
+// Held returns the error for a request not sent because the tracker asked
+// to wait until until; op names the request without its URL.
+func Held(op string, until, now time.Time) *Error {
+	return &Error{Code: CodeRateLimited, Op: op, RetryAfter: until.Sub(now), Err: ErrNotSent}
+}
+
+// HeldError returns the held error inside err (a transport's refusal that
+// an HTTP client wrapped), re-labelled with op, or nil.
+func HeldError(op string, err error) *Error {
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(e.Err, ErrNotSent) {
+		return nil
+	}
+	return &Error{Code: e.Code, Op: op, RetryAfter: e.RetryAfter, Err: ErrNotSent}
+}
+
+// Sent marks err as the failure of a call that had already sent a write
+// (a create whose follow-up request failed): neither a follow-up held back
+// by a Retry-After nor one the tracker refused may make the whole call
+// look unsent or refused, or a caller could send the write again without
+// looking for it first. The result keeps the code and Retry-After, not the
+// HTTP status.
+func Sent(err error) error {
+	var e *Error
+	if err == nil || !errors.As(err, &e) {
+		return err
+	}
+	cause := e.Err
+	if errors.Is(cause, ErrNotSent) {
+		cause = errors.New("held: the tracker asked to wait")
+	}
+	if cause == nil {
+		cause = errors.New(e.Code.String())
+	}
+	return &Error{Code: e.Code, Op: e.Op, RetryAfter: e.RetryAfter,
+		Err: fmt.Errorf("the write was sent, a follow-up request failed: %w", cause)}
+}

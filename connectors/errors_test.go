@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -165,4 +166,32 @@ func FuzzRateLimitHeaders(f *testing.F) {
 			t.Fatalf("retry after out of range: %v", e.RetryAfter)
 		}
 	})
+}
+
+func TestHeldAndSent(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	held := Held("jira: GET request", now.Add(3*time.Second), now)
+	wrapped := &url.Error{Op: "Get", URL: "https://x.example/rest", Err: held}
+	got := HeldError("jira: get PLAT-1", wrapped)
+	if got == nil || got.Op != "jira: get PLAT-1" || got.RetryAfter != 3*time.Second || !errors.Is(got, ErrNotSent) || !errors.Is(got, ErrRateLimited) {
+		t.Fatalf("HeldError of a wrapped refusal = %+v, want a rate-limited, not-sent error with the caller's op and 3s", got)
+	}
+	if HeldError("op", errors.New("connection reset")) != nil || HeldError("op", Errorf(CodeRateLimited, "op", nil)) != nil {
+		t.Errorf("HeldError of other errors: want nil")
+	}
+	sent := Sent(got)
+	if errors.Is(sent, ErrNotSent) || !errors.Is(sent, ErrRateLimited) {
+		t.Errorf("Sent(held) = %v, want rate limited and no longer 'not sent'", sent)
+	}
+	if d, ok := RetryAfterOf(sent); !ok || d != 3*time.Second {
+		t.Errorf("Sent(held) keeps RetryAfter: got %v %v, want 3s", d, ok)
+	}
+	refused := &Error{Code: CodeRateLimited, Op: "op", Status: http.StatusTooManyRequests, RetryAfter: time.Second}
+	var e *Error
+	if s := Sent(refused); !errors.As(s, &e) || e.Status != 0 || e.RetryAfter != time.Second || !errors.Is(s, ErrRateLimited) {
+		t.Errorf("Sent(a refused follow-up) = %+v, want rate limited, Retry-After kept, no HTTP status", e)
+	}
+	if Sent(nil) != nil {
+		t.Errorf("Sent(nil) is not nil")
+	}
 }

@@ -95,6 +95,11 @@ type Intent struct {
 	Target    string         `json:"target"` // tracker id the mirror is created in
 	CreatedAt time.Time      `json:"created_at"`
 	Attempts  int            `json:"attempts"`
+	// SentAt is when the latest create for the intent was sent: until
+	// the engine's create settle time has passed since, a look that does
+	// not find the mirror is not proof that the create failed (the
+	// tracker may still be working on it).
+	SentAt time.Time `json:"sent_at,omitzero"`
 }
 
 // AuditEvent is one entry of the append-only audit log: a write pmsync made,

@@ -112,6 +112,15 @@ func testErrors(t *testing.T, e *env) {
 				if rs := e.c.RateLimit(); rs.BlockedUntil.IsZero() {
 					t.Errorf("%s: RateLimit().BlockedUntil is zero after a 429 with Retry-After, want set", name)
 				}
+				// Within the wait nothing is sent, even by a caller that did
+				// not see the 429: the engine's gate may have let it by.
+				n := e.b.Requests()
+				if err := callGet.do(e.ctx(t), e.c, key); !errors.Is(err, connectors.ErrRateLimited) {
+					t.Errorf("%s: Get within the Retry-After: got %v, want ErrRateLimited", name, err)
+				}
+				if got := e.b.Requests() - n; got != 0 {
+					t.Errorf("%s: Get within the Retry-After sent %d requests, want 0", name, got)
+				}
 			}
 			// The fault was used up: the same call now succeeds. Not for a
 			// create (the item might exist), after a 429 (the connector may

@@ -119,8 +119,18 @@ func TestRetryAfter(t *testing.T) {
 	if got, want := c.RateLimit().BlockedUntil, b.Now().Add(2*time.Second); !got.Equal(want) {
 		t.Errorf("BlockedUntil: got %v, want %v", got, want)
 	}
+	// Until the Retry-After has passed nothing is sent, even by a caller
+	// that did not see the 429 (the engine's gate may have let it by).
+	n := b.Requests()
+	if _, err := c.Get(ctx, key); !errors.Is(err, connectors.ErrRateLimited) || !errors.Is(err, connectors.ErrNotSent) {
+		t.Errorf("Get within the Retry-After: got %v, want a rate-limited error, not sent", err)
+	}
+	if got := b.Requests() - n; got != 0 {
+		t.Errorf("Get within the Retry-After sent %d requests, want 0", got)
+	}
+	b.Advance(2 * time.Second)
 	if _, err := c.Get(ctx, key); err != nil {
-		t.Errorf("Get after the fault: %v", err)
+		t.Errorf("Get after the Retry-After: %v", err)
 	}
 }
 
@@ -213,13 +223,13 @@ func TestSecondaryRateLimit(t *testing.T) {
 			if d, _ := connectors.RetryAfterOf(err); d != 40*time.Second {
 				t.Errorf("RetryAfterOf: got %v, want 40s (until the first create leaves the minute)", d)
 			}
-			if _, err := c.AddComment(ctx, key, "", "also content"); !errors.Is(err, connectors.ErrRateLimited) {
-				t.Errorf("AddComment at the limit: got %v, want ErrRateLimited", err)
+			if _, err := c.AddComment(ctx, key, "", "also content"); !errors.Is(err, connectors.ErrRateLimited) || !errors.Is(err, connectors.ErrNotSent) {
+				t.Errorf("AddComment within the Retry-After: got %v, want ErrRateLimited, not sent", err)
 			}
 			b.Advance(41 * time.Second)
 			mustCreate(t, c, marker(3), item("three"))
-			if n, v := b.Count(), b.Stats().SecondaryLimited; n != 3 || v != 2 {
-				t.Errorf("got %d issues and %d refusals, want 3 and 2", n, v)
+			if n, v := b.Count(), b.Stats().SecondaryLimited; n != 3 || v != 1 {
+				t.Errorf("got %d issues and %d refusals, want 3 and 1 (nothing sent within the Retry-After)", n, v)
 			}
 		})
 	}

@@ -24,6 +24,9 @@ func (c *Connector) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if held := connectors.HeldError(op, err); held != nil {
+		return held
+	}
 	now := c.now()
 	e := c.classify(op, err, now)
 	if e.Code == connectors.CodeRateLimited {
@@ -188,16 +191,51 @@ type observer struct {
 	c    *Connector
 }
 
+// RoundTrip refuses to send while GitHub has told us to wait (a request
+// that passed the engine's gate before another's rate-limit answer
+// arrived), then sends and observes the answer: a 429, or a 403 with
+// Retry-After or an exhausted budget, holds every request from here on,
+// before go-github has even decoded it.
 func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
 	base := o.base
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	now := o.c.now()
+	if until := o.c.RateLimit().BlockedUntil; now.Before(until) {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return nil, connectors.Held("github: "+r.Method+" request", until, now)
+	}
 	resp, err := base.RoundTrip(r)
 	if err == nil {
 		o.c.observe(resp.Header)
+		if wait, ok := limitWait(resp.StatusCode, resp.Header, o.c.now()); ok {
+			o.c.block(o.c.now().Add(wait))
+		}
 	}
 	return resp, err
+}
+
+// limitWait is the wait a rate-limit answer asks for, read from its
+// headers alone: a 429 (Retry-After, else a minute), a 403 with
+// Retry-After, or a 403 with no budget left (until the reset). A secondary
+// limit told only in the body is found when go-github has decoded it
+// (fail).
+func limitWait(status int, h http.Header, now time.Time) (time.Duration, bool) {
+	ra, hasRA := connectors.ParseRetryAfter(h.Get("Retry-After"), now)
+	switch {
+	case status == http.StatusTooManyRequests && hasRA, status == http.StatusForbidden && hasRA:
+		return ra, true
+	case status == http.StatusTooManyRequests:
+		return secondaryWait, true
+	case status == http.StatusForbidden && h.Get("X-RateLimit-Remaining") == "0":
+		if t, ok := connectors.ParseResetHeader(h.Get("X-RateLimit-Reset")); ok && t.After(now) {
+			return clampWait(t.Sub(now)), true
+		}
+	}
+	return 0, false
 }
 
 func (c *Connector) observe(h http.Header) {

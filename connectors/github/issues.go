@@ -66,7 +66,7 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 		closed, _, err := c.client.Issues.Edit(c.ctx(ctx), c.owner, c.repo, is.GetNumber(),
 			&gh.IssueRequest{State: &state, StateReason: &reason})
 		if err != nil {
-			return nil, c.fail(closeOp, err)
+			return nil, connectors.Sent(c.fail(closeOp, err))
 		}
 		is = closed
 	}

@@ -45,7 +45,17 @@ type observer struct {
 	c    *Client
 }
 
+// RoundTrip refuses to send while GitLab has told us to wait (a request
+// that passed the engine's gate before another's 429 arrived), then sends
+// and observes the answer.
 func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
+	now := o.c.now()
+	if until := o.c.rate.get().BlockedUntil; now.Before(until) {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return nil, connectors.Held("gitlab: "+r.Method+" request", until, now)
+	}
 	resp, err := o.next.RoundTrip(r)
 	if resp != nil {
 		o.c.rate.observe(resp.StatusCode, resp.Header, o.c.now())
@@ -134,6 +144,9 @@ func (c *Client) guard(op string) error {
 func (c *Client) fail(op string, resp *gl.Response, err error) error {
 	if err == nil {
 		return nil
+	}
+	if held := connectors.HeldError(op, err); held != nil {
+		return held
 	}
 	var status int
 	var h http.Header

@@ -82,7 +82,7 @@ func (c *Client) Create(ctx context.Context, marker string, it *connectors.Item)
 	if it.Status.Closed() {
 		is, err = c.put(ctx, "gitlab: close new issue "+c.keyOf(path, is.IID), is.IID, &gl.UpdateIssueOptions{StateEvent: gl.Ptr("close")})
 		if err != nil {
-			return nil, err
+			return nil, connectors.Sent(err)
 		}
 	}
 	return c.labels.toItem(c.id, path, is), nil

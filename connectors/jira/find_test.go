@@ -82,6 +82,7 @@ func TestFindByMarkerResumes(t *testing.T) {
 			e.rec.mu.Lock()
 			failGet = s.failGet
 			e.rec.mu.Unlock()
+			e.fake.Advance(2 * time.Second) // past any Retry-After of the step before
 			n := e.rec.count()
 			it, err := e.c.FindByMarker(ctxT(t), marker, hint)
 			if reqs := sent(e.rec.since(n)); !slices.Equal(reqs, s.want) {

@@ -32,8 +32,20 @@ func withCounter(ctx context.Context, n *atomic.Int64) context.Context {
 	return context.WithValue(ctx, countKey{}, n)
 }
 
-// RoundTrip sends req and observes the answer.
+// RoundTrip refuses to send while Jira has told us to wait (a request
+// that passed the engine's gate before another's 429 arrived), then sends
+// req and observes the answer.
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	now := o.c.now()
+	o.c.mu.Lock()
+	until := o.c.rate.BlockedUntil
+	o.c.mu.Unlock()
+	if now.Before(until) {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, connectors.Held("jira: "+req.Method+" request", until, now)
+	}
 	resp, err := o.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -103,6 +115,9 @@ func (c *Connector) check(ctx context.Context, op string, resp *jira.Response, e
 	}
 	if err == nil {
 		return nil
+	}
+	if held := connectors.HeldError(op, err); held != nil {
+		return held
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return connectors.Errorf(connectors.CodeTemporary, op, ctxErr)

@@ -100,10 +100,11 @@ func (c *Connector) Create(ctx context.Context, marker string, it *connectors.It
 	c.log.Debug("created issue", "key", created.Key)
 	if it.Status != "" && it.Status != connectors.StatusOpen {
 		if _, err := c.setStatus(ctx, op+" "+created.Key, created.Key, it.Status, nil); err != nil {
-			return nil, fmt.Errorf("jira: created %s but could not set its status: %w", created.Key, err)
+			return nil, fmt.Errorf("jira: created %s but could not set its status: %w", created.Key, connectors.Sent(err))
 		}
 	}
 	// Read as stored (the create answers only id and key), which also
 	// keeps the read for an Update that follows.
-	return c.Get(ctx, created.Key)
+	out, err := c.Get(ctx, created.Key)
+	return out, connectors.Sent(err)
 }

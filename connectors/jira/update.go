@@ -41,16 +41,39 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 	if e == nil {
 		return c.updateUnread(ctx, op, key, p)
 	}
-	curItem, next, err := c.write(ctx, op, key, p, e.raw)
+	_, next, err := c.write(ctx, op, key, p, e.raw)
 	switch {
 	case err != nil:
 		return nil, err
 	case next == nil:
-		return curItem, nil // the issue already was as p says
+		// The cached read says the issue already is as p says, but the
+		// engine, which asked for p, read otherwise: the cache may hold
+		// what an earlier write was expected to leave. Never skip a write
+		// on a cached read alone: read the issue and decide again.
+		return c.updateFresh(ctx, op, key, p)
 	case p.Priority != nil && *p.Priority == "":
 		return c.readBack(ctx, op, key) // Jira chose the default priority
 	}
 	c.cache.put(e.at, next)
+	return c.item(op, next)
+}
+
+// updateFresh is Update from a read made now.
+func (c *Connector) updateFresh(ctx context.Context, op, key string, p connectors.Patch) (*connectors.Item, error) {
+	cur, err := c.getRaw(ctx, op, key)
+	if err != nil {
+		return nil, err
+	}
+	curItem, next, err := c.write(ctx, op, key, p, cur)
+	switch {
+	case err != nil:
+		return nil, err
+	case next == nil:
+		return curItem, nil // the issue already is as p says
+	case p.Priority != nil && *p.Priority == "":
+		return c.readBack(ctx, op, key)
+	}
+	c.cache.drop(key)
 	return c.item(op, next)
 }
 
@@ -112,6 +135,9 @@ func (c *Connector) write(ctx context.Context, op, key string, p connectors.Patc
 		st, err := c.setStatus(ctx, op, key, *p.Status, cur)
 		if err != nil {
 			c.cache.drop(key)
+			if wrote {
+				err = connectors.Sent(err)
+			}
 			return nil, nil, err
 		}
 		c.noteWrite(curItem.ID)

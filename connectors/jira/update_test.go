@@ -63,9 +63,11 @@ func TestUpdateRequests(t *testing.T) {
 		{"status and fields", func(*env) connectors.Patch {
 			return connectors.Patch{Status: ptrTo(connectors.StatusWontDo), Title: ptrTo("dropped")}
 		}, []string{"PUT issue", "GET transitions", "POST transitions"}},
+		// The engine asks for a write only when its read differs: a cache
+		// that says there is nothing to do is checked with a fresh read.
 		{"status already there", func(*env) connectors.Patch {
 			return connectors.Patch{Status: ptrTo(connectors.StatusOpen)}
-		}, nil},
+		}, []string{"GET issue"}},
 		{"priority cleared", func(*env) connectors.Patch {
 			return connectors.Patch{Priority: ptrTo(connectors.Priority(""))}
 		}, []string{"PUT issue", "GET issue"}}, // Jira picks the default
@@ -112,7 +114,7 @@ func TestUpdateRequests(t *testing.T) {
 			if !got.UpdatedAt.Equal(want) {
 				t.Errorf("%s %s: UpdatedAt got %v, want %v", fl, tc.name, got.UpdatedAt, want)
 			}
-			if tc.want != nil && !after.UpdatedAt.After(before.UpdatedAt) {
+			if tc.want != nil && tc.name != "status already there" && !after.UpdatedAt.After(before.UpdatedAt) {
 				t.Errorf("%s %s: the write did not move UpdatedAt (%v): the test proves nothing", fl, tc.name, after.UpdatedAt)
 			}
 		}

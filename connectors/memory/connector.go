@@ -109,6 +109,13 @@ func (c *Connector) do(ctx context.Context, rq request, h func(now time.Time) er
 	if c.closed.Load() {
 		return connectors.Errorf(connectors.CodeInvalid, rq.what, errClosed)
 	}
+	now := c.now()
+	c.mu.Lock()
+	until := c.rate.BlockedUntil
+	c.mu.Unlock()
+	if now.Before(until) { // the tracker asked to wait: nothing is sent
+		return connectors.Held(rq.what, until, now)
+	}
 	ans, err := c.tr.serve(ctx, rq, h)
 	c.mu.Lock()
 	if ans.limit > 0 {

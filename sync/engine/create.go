@@ -87,19 +87,25 @@ func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *
 		case !errors.Is(err, connectors.ErrNotFound):
 			return nil, false, fmt.Errorf("look for a mirror by marker in %s: %w", target.ID, err)
 		}
+		if err := r.settled(in, target); err != nil {
+			return nil, false, err
+		}
 	}
 	it := newItem(want)
 	if target.ID == PlatformID {
 		it.Labels = []string{r.e.platform.ActionItemLabel}
 	}
+	sentAt := in.SentAt
 	in.Attempts++
+	in.SentAt = r.e.clock.Now()
 	if err := r.e.st.PutIntent(in); err != nil {
 		return nil, false, fmt.Errorf("record intent: %w", err)
 	}
 	mirror, err := target.g.Create(ctx, marker, it)
 	if err != nil {
-		if errors.Is(err, errGateClosed) { // held back by the gate: nothing was sent
+		if notSent(err) || refused(err) { // held back, or refused: nothing was created
 			in.Attempts--
+			in.SentAt = sentAt
 			if perr := r.e.st.PutIntent(in); perr != nil {
 				r.log.Warn("cannot record that a create was not sent", "err", perr)
 			}
@@ -107,6 +113,28 @@ func (r *rec) findOrCreate(ctx context.Context, target *trk, marker string, in *
 		return nil, false, fmt.Errorf("create mirror in %s: %w", target.ID, err)
 	}
 	return mirror, false, nil
+}
+
+// errCreateInFlight says that a create may still be under way at the
+// tracker: a look did not find its mirror, but too soon after the create was
+// sent to prove anything.
+var errCreateInFlight = errors.New("the mirror was not found, but the create sent for it may still be under way")
+
+// settled returns nil once intent in's latest create was sent long enough
+// ago (Options.CreateSettle) that a look not finding its mirror proves the
+// create failed; before that, a temporary error to try again then. A
+// daemon restarted at once after a crash, or a retry right after a lost
+// answer, would otherwise create a second mirror while the tracker was
+// still making the first.
+func (r *rec) settled(in *store.Intent, target *trk) error {
+	if in.SentAt.IsZero() || r.e.o.CreateSettle <= 0 {
+		return nil
+	}
+	wait := in.SentAt.Add(r.e.o.CreateSettle).Sub(r.e.clock.Now())
+	if wait <= 0 {
+		return nil
+	}
+	return &connectors.Error{Code: connectors.CodeTemporary, Op: "create mirror in " + target.ID, RetryAfter: wait, Err: errCreateInFlight}
 }
 
 // findHint bounds the look for the mirror of intent in: a create was sent
@@ -202,6 +230,9 @@ func (r *rec) settleIntent(ctx context.Context, origin *connectors.Item) error {
 		}
 		switch {
 		case errors.Is(err, connectors.ErrNotFound):
+			if err := r.settled(in, target); err != nil {
+				return err
+			}
 			if err := r.e.st.DropIntent(in.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}

@@ -72,13 +72,14 @@ func FromConfigWith(cfg *config.Config, st *store.DB, co ConfigOptions) (*Engine
 			PollInterval: cfg.Sync.PollInterval, RequestsPerSecond: pt.RequestsPerSecond, Workers: pt.Workers,
 			InternalURLs: InternalURLs(pt.Kind, pt.URL, pt.Project), KeyPattern: KeyPattern(pt.Kind, pt.Project),
 		},
-		MarkerKey:   []byte(cfg.Sync.MarkerKey.Value()),
-		Workers:     cfg.Sync.WorkersPerTracker,
-		Critical:    cfg.Reminders.Critical,
-		DeliveryTTL: cfg.Webhooks.DeliveryTTL,
-		Logger:      co.Logger,
-		Now:         co.Now,
-		Metrics:     co.Metrics,
+		MarkerKey:    []byte(cfg.Sync.MarkerKey.Value()),
+		Workers:      cfg.Sync.WorkersPerTracker,
+		Critical:     cfg.Reminders.Critical,
+		DeliveryTTL:  cfg.Webhooks.DeliveryTTL,
+		CreateSettle: settleOf(cfg.Sync.CreateSettle),
+		Logger:       co.Logger,
+		Now:          co.Now,
+		Metrics:      co.Metrics,
 	}
 	for _, cu := range cfg.Customers {
 		c, err := build(cu.ID)
@@ -140,4 +141,13 @@ func InternalURLs(kind, baseURL, project string) []string {
 		return []string{host + "/" + strings.Trim(project, "/")}
 	}
 	return nil
+}
+
+// settleOf maps sync.create_settle to Options.CreateSettle, where 0 means
+// the default: a configured 0s means none.
+func settleOf(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

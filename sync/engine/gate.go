@@ -32,6 +32,23 @@ const defaultRateWait = 30 * time.Second
 // request: no request reached the tracker.
 var errGateClosed = errors.New("request held back until the tracker's rate-limit wait passes")
 
+// notSent reports whether err says that the call's request never left:
+// held back by the engine's gate, or by the connector's transport (which
+// knew of a Retry-After the gate had not seen yet).
+func notSent(err error) bool {
+	return errors.Is(err, errGateClosed) || errors.Is(err, connectors.ErrNotSent)
+}
+
+// refused reports whether the tracker answered a write with a rate-limit
+// status (429, or GitHub's 403): the write was not made. (Connectors strip
+// the status from errors of a follow-up request after a write was made:
+// connectors.Sent.)
+func refused(err error) bool {
+	var ce *connectors.Error
+	return errors.As(err, &ce) && ce.Code == connectors.CodeRateLimited && !errors.Is(err, errCut) &&
+		(ce.Status == http.StatusTooManyRequests || ce.Status == http.StatusForbidden)
+}
+
 // errCut marks a call cut short because the tracker asked, in the answer to
 // another call, to wait: its next request was not sent, but earlier ones
 // may have reached the tracker.
@@ -227,6 +244,8 @@ func (g *guarded) observe(err error, self uint64) {
 	ra, has := connectors.RetryAfterOf(err)
 	switch code := connectors.CodeOf(err); {
 	case errors.Is(err, errGateClosed), errors.Is(err, errCut):
+	case errors.Is(err, connectors.ErrNotSent): // the transport knew of a wait: so does the gate now
+		g.block(g.clock.Now().Add(ra), self)
 	case has && (code == connectors.CodeRateLimited || code == connectors.CodeTemporary):
 		g.block(g.clock.Now().Add(ra), self)
 	case code == connectors.CodeRateLimited:

@@ -22,6 +22,7 @@ const (
 	ReconcilesPerWorker      = 4
 	DefaultPollInterval      = 2 * time.Minute
 	DefaultResyncInterval    = 24 * time.Hour
+	DefaultCreateSettle      = 2 * time.Minute
 	DefaultDeliveryTTL       = 7 * 24 * time.Hour
 	DefaultMaxAttempts       = 5
 	DefaultRequestsPerSecond = 10
@@ -133,6 +134,12 @@ type Options struct {
 	// Critical lists the priorities counted as critical in Status; default
 	// P0 and P1.
 	Critical []connectors.Priority
+	// CreateSettle is how long after a create whose answer was lost a look
+	// that does not find the mirror is not taken as proof that the create
+	// failed: the tracker may still be working on it (a daemon restarted
+	// at once after a crash looks within milliseconds). Default
+	// DefaultCreateSettle; negative means none.
+	CreateSettle time.Duration
 	// ResyncInterval is how often Run re-reads every link (catching
 	// deletions that no poll reports); default DefaultResyncInterval,
 	// negative turns it off.
@@ -175,6 +182,9 @@ func (o Options) normalize() (Options, error) {
 	}
 	if len(o.Critical) == 0 {
 		o.Critical = []connectors.Priority{connectors.P0, connectors.P1}
+	}
+	if o.CreateSettle == 0 {
+		o.CreateSettle = DefaultCreateSettle
 	}
 	if o.ResyncInterval == 0 {
 		o.ResyncInterval = DefaultResyncInterval

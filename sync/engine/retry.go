@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -120,12 +119,13 @@ func (g *guarded) read(ctx context.Context, op string, alone bool, f func(contex
 }
 
 // write makes a call that changes the tracker. It is tried again only
-// when the gate held it back, since then nothing was sent; any other
-// failure is returned (the write may have been applied).
+// when the gate or the connector's transport held it back, since then
+// nothing was sent; any other failure is returned (the write may have been
+// applied).
 func (g *guarded) write(ctx context.Context, op string, f func(context.Context) error) error {
 	for waits := 0; ; waits++ {
 		err := g.call(ctx, op, true, false, f)
-		if !errors.Is(err, errGateClosed) || waits >= maxRateWaits || ctx.Err() != nil {
+		if !notSent(err) || waits >= maxRateWaits || ctx.Err() != nil {
 			return err
 		}
 		wait, ok := g.retryWait(err, 0)

@@ -32,10 +32,11 @@ var hostile = ChaosOptions{ServerError: 0.30, TooMany: 0.10, Hang: 0.02, Reset: 
 // items (default 9; each is shared with the three customers),
 // PMSYNC_CHAOS_PERCENT scales the fault rates (default 100).
 func TestHostileRemotes(t *testing.T) {
-	// At the full fault rates about one run in four still leaves one Jira
-	// Cloud mirror unmade (its find-by-marker needs several requests that
-	// must all succeed), so the default run leaves this test to make soak
-	// until that is fixed; docs/reliability.md tracks it.
+	// Under load (several test binaries at once) about one run in seven
+	// still fails: a request reaches a tracker inside a Retry-After, or an
+	// inbound item's status change does not reach the platform's mirror
+	// (docs/reliability.md, "Open"). Until both are found, the default
+	// run leaves this test to make soak.
 	if os.Getenv("PMSYNC_HOSTILE") == "" {
 		t.Skip("set PMSYNC_HOSTILE=1 (make soak does) to run the hostile-remotes test")
 	}
@@ -126,6 +127,9 @@ func TestHostileRemotes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(rep.Duplicates) > 0 {
+			if f := os.Getenv("PMSYNC_HOSTILE_LOG"); f != "" {
+				_ = os.WriteFile(f, []byte(logs.String()), 0o600)
+			}
 			t.Fatalf("pass %d: duplicates: %v", passes+1, rep.Duplicates)
 		}
 		if rep.Converged() {
