@@ -47,6 +47,13 @@ func TestHostileRemotes(t *testing.T) {
 	// with a longer one polls lose items (TestJiraCloudSearchLagLosesNoItem).
 	sims := StartSims(t, SimOptions{Now: clock.Now, SearchLag: 10 * time.Minute, JiraSearchLag: 90 * time.Second})
 	logs := &LogBuffer{}
+	if f := os.Getenv("PMSYNC_HOSTILE_LOG"); f != "" {
+		t.Cleanup(func() {
+			if t.Failed() {
+				_ = os.WriteFile(f, []byte(logs.String()), 0o600)
+			}
+		})
+	}
 	chaos := map[string]*ChaosTransport{}
 	conns := map[string]connectors.Connector{}
 	observers := map[string]connectors.Connector{}
@@ -127,9 +134,6 @@ func TestHostileRemotes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(rep.Duplicates) > 0 {
-			if f := os.Getenv("PMSYNC_HOSTILE_LOG"); f != "" {
-				_ = os.WriteFile(f, []byte(logs.String()), 0o600)
-			}
 			t.Fatalf("pass %d: duplicates: %v", passes+1, rep.Duplicates)
 		}
 		if rep.Converged() {
