@@ -51,6 +51,13 @@ func (c *issueCache) get(now time.Time, key string) *cacheEntry {
 	return e
 }
 
+// latest returns the entry for key (or id) whatever its age, or nil.
+func (c *issueCache) latest(key string) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[key]
+}
+
 func fresh(e *cacheEntry, now time.Time) bool {
 	age := now.Sub(e.at)
 	return age >= 0 && age <= cacheTTL

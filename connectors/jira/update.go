@@ -37,7 +37,17 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 	if p.Empty() {
 		return nil, nil
 	}
-	e := c.cache.get(c.now(), key)
+	var e *cacheEntry
+	if statusOnly(p) {
+		// A status change sends no field from the read: the read only
+		// plans the walk, and Jira checks each transition against the
+		// issue as it is (a stale plan fails and the write is retried
+		// from a fresh read). So any read will do, which spares a request
+		// whenever the last one is older than the cache's age.
+		e = c.cache.latest(key)
+	} else {
+		e = c.cache.get(c.now(), key)
+	}
 	if e == nil {
 		return c.updateUnread(ctx, op, key, p)
 	}
@@ -56,6 +66,13 @@ func (c *Connector) Update(ctx context.Context, key string, p connectors.Patch) 
 	}
 	c.cache.put(e.at, next)
 	return c.item(op, next)
+}
+
+// statusOnly reports whether p changes the status and nothing else.
+func statusOnly(p connectors.Patch) bool {
+	q := p
+	q.Status = nil
+	return p.Status != nil && q.Empty()
 }
 
 // updateFresh is Update from a read made now.

@@ -249,3 +249,56 @@ func TestCreateWithStatusRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusUpdateFromAnOldRead: a status change sends no field from the
+// read, so a read of any age plans the walk (no GET of the issue); a plan
+// from a read that no longer holds fails at Jira or walks from where the
+// issue is, and never leaves it in another status than asked.
+func TestStatusUpdateFromAnOldRead(t *testing.T) {
+	for _, fl := range flavors {
+		e := newEnv(t, jirafake.Options{Flavor: fl}, nil)
+		person := e.connect(t, nil) // another client, with its own reads
+		key := e.create(t, "f00dfeed", "walked").Ref.Key
+		statusOf := func() connectors.Status {
+			it, err := person.Get(ctxT(t), key)
+			if err != nil {
+				t.Fatalf("%s: Get: %v", fl, err)
+			}
+			return it.Status
+		}
+		if _, err := e.c.Get(ctxT(t), key); err != nil {
+			t.Fatal(err)
+		}
+		e.fake.Advance(time.Hour)
+		n := e.rec.count()
+		got, err := e.c.Update(ctxT(t), key, connectors.Patch{Status: ptrTo(connectors.StatusInProgress)})
+		if err != nil {
+			t.Fatalf("%s: Update: %v", fl, err)
+		}
+		if reqs := sent(e.rec.since(n)); slices.Contains(reqs, "GET issue") || !slices.Contains(reqs, "POST transitions") {
+			t.Errorf("%s: status Update an hour after the read sent %v, want the walk without reading the issue", fl, reqs)
+		}
+		if s := statusOf(); got.Status != connectors.StatusInProgress || s != connectors.StatusInProgress {
+			t.Errorf("%s: status after the walk: returned %s, stored %s; want in_progress", fl, got.Status, s)
+		}
+
+		// A person closes the issue; pmsync's last read says In Progress.
+		if _, err := e.c.Get(ctxT(t), key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := person.Update(ctxT(t), key, connectors.Patch{Status: ptrTo(connectors.StatusDone)}); err != nil {
+			t.Fatal(err)
+		}
+		e.fake.Advance(time.Hour)
+		if _, err := e.c.Update(ctxT(t), key, connectors.Patch{Status: ptrTo(connectors.StatusOpen)}); err != nil {
+			// The stale plan failed and dropped the read: the next
+			// Update walks from a fresh one.
+			if _, err := e.c.Update(ctxT(t), key, connectors.Patch{Status: ptrTo(connectors.StatusOpen)}); err != nil {
+				t.Fatalf("%s: Update after a stale plan failed: %v", fl, err)
+			}
+		}
+		if s := statusOf(); s != connectors.StatusOpen {
+			t.Errorf("%s: status %s after reopening from a stale read, want open", fl, s)
+		}
+	}
+}

@@ -25,8 +25,13 @@ type ChaosOptions struct {
 	// the world's clock; default 1..5.
 	RetryAfterMin, RetryAfterMax int
 	// Grace is how long (real time) after a 429 was answered requests
-	// already past pmsync's gate may still arrive without counting as
-	// violations; default 25 ms.
+	// already past pmsync's checks may still arrive without counting as
+	// violations; default 250 ms. The connectors check the hold in their
+	// transport, right above this one, so a request arriving later than
+	// that was sent while pmsync knew of the wait. With 25 ms, runs of
+	// three test binaries at once under -race flagged requests that had
+	// passed that check before the 429 reached it (a goroutine paused
+	// between the check and this transport).
 	Grace time.Duration
 }
 
@@ -64,7 +69,7 @@ func NewChaosTransport(base http.RoundTripper, now func() time.Time, o ChaosOpti
 		o.RetryAfterMax = 5
 	}
 	if o.Grace <= 0 {
-		o.Grace = 25 * time.Millisecond
+		o.Grace = 250 * time.Millisecond
 	}
 	return &ChaosTransport{Base: base, Now: now, Opts: o, rng: rand.New(rand.NewPCG(seed, 0x5eed)), on: true}
 }
