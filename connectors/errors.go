@@ -247,6 +247,20 @@ func Held(op string, until, now time.Time) *Error {
 	return &Error{Code: CodeRateLimited, Op: op, RetryAfter: until.Sub(now), Err: ErrNotSent}
 }
 
+// HoldRequest is the check a connector's HTTP transport makes before
+// sending r: while the tracker's wait runs (now before until) it releases
+// the request's body and returns the Held error for kind ("github"), and
+// the request must not be sent; otherwise nil.
+func HoldRequest(kind string, r *http.Request, until, now time.Time) error {
+	if !now.Before(until) {
+		return nil
+	}
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	return Held(kind+": "+r.Method+" request", until, now)
+}
+
 // HeldError returns the held error inside err (a transport's refusal that
 // an HTTP client wrapped), re-labelled with op, or nil.
 func HeldError(op string, err error) *Error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -193,5 +194,13 @@ func TestHeldAndSent(t *testing.T) {
 	}
 	if Sent(nil) != nil {
 		t.Errorf("Sent(nil) is not nil")
+	}
+	r, _ := http.NewRequest(http.MethodPost, "https://x.example/issues", strings.NewReader("{}"))
+	if err := HoldRequest("github", r, now, now); err != nil {
+		t.Errorf("HoldRequest once the wait is over: %v, want nil", err)
+	}
+	err := HoldRequest("github", r, now.Add(2*time.Second), now)
+	if !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrRateLimited) || strings.Contains(err.Error(), "x.example") {
+		t.Errorf("HoldRequest within the wait: %v, want a rate-limited, not-sent error without the URL", err)
 	}
 }

@@ -201,12 +201,8 @@ func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	now := o.c.now()
-	if until := o.c.RateLimit().BlockedUntil; now.Before(until) {
-		if r.Body != nil {
-			_ = r.Body.Close()
-		}
-		return nil, connectors.Held("github: "+r.Method+" request", until, now)
+	if err := connectors.HoldRequest("github", r, o.c.RateLimit().BlockedUntil, o.c.now()); err != nil {
+		return nil, err
 	}
 	resp, err := base.RoundTrip(r)
 	if err == nil {

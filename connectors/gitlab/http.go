@@ -49,12 +49,8 @@ type observer struct {
 // that passed the engine's gate before another's 429 arrived), then sends
 // and observes the answer.
 func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
-	now := o.c.now()
-	if until := o.c.rate.get().BlockedUntil; now.Before(until) {
-		if r.Body != nil {
-			_ = r.Body.Close()
-		}
-		return nil, connectors.Held("gitlab: "+r.Method+" request", until, now)
+	if err := connectors.HoldRequest("gitlab", r, o.c.rate.get().BlockedUntil, o.c.now()); err != nil {
+		return nil, err
 	}
 	resp, err := o.next.RoundTrip(r)
 	if resp != nil {

@@ -36,15 +36,11 @@ func withCounter(ctx context.Context, n *atomic.Int64) context.Context {
 // that passed the engine's gate before another's 429 arrived), then sends
 // req and observes the answer.
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
-	now := o.c.now()
 	o.c.mu.Lock()
 	until := o.c.rate.BlockedUntil
 	o.c.mu.Unlock()
-	if now.Before(until) {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, connectors.Held("jira: "+req.Method+" request", until, now)
+	if err := connectors.HoldRequest("jira", req, until, o.c.now()); err != nil {
+		return nil, err
 	}
 	resp, err := o.next.RoundTrip(req)
 	if err != nil {

@@ -43,12 +43,13 @@ type snap struct {
 // way, so that reconciles needing the same item at the same time (one
 // platform item queued for every customer) share one read.
 type snaps struct {
-	mu       sync.Mutex
-	m        map[connectors.Ref]snap
-	bytes    int       // approximate size of the items in m
-	pruned   time.Time // when expired reads were last dropped
-	inflight map[connectors.Ref]*pending
-	echoes   map[connectors.Ref]time.Time // see noteEcho
+	mu           sync.Mutex
+	m            map[connectors.Ref]snap
+	bytes        int       // approximate size of the items in m
+	pruned       time.Time // when expired reads were last dropped
+	inflight     map[connectors.Ref]*pending
+	echoes       map[connectors.Ref]time.Time // see noteEcho
+	echoesPruned time.Time
 }
 
 // pending is a read under way: done is closed when it and err are set.
@@ -160,9 +161,12 @@ func (s *snaps) noteEcho(ref connectors.Ref, now time.Time) {
 	if s.echoes == nil {
 		s.echoes = map[connectors.Ref]time.Time{}
 	}
-	for r, at := range s.echoes {
-		if now.Sub(at) > echoMaxAge {
-			delete(s.echoes, r)
+	if now.Sub(s.echoesPruned) > echoMaxAge { // not on every write: the map may be large
+		s.echoesPruned = now
+		for r, at := range s.echoes {
+			if now.Sub(at) > echoMaxAge {
+				delete(s.echoes, r)
+			}
 		}
 	}
 	s.echoes[ref] = now
@@ -217,8 +221,12 @@ func (r *rec) read(ctx context.Context, s Side, key string) (*connectors.Item, e
 		return r.readFresh(ctx, s, key)
 	}
 	it, err := r.get(ctx, s, key, seq)
-	finish(it, err)
-	return it, err
+	if err != nil {
+		finish(nil, err)
+		return nil, err
+	}
+	finish(cloneItem(it), nil) // the waiters' copy: this reconcile keeps it
+	return it, nil
 }
 
 // readFresh reads the item of side s at key from its tracker and keeps
@@ -234,8 +242,8 @@ func (r *rec) get(ctx context.Context, s Side, key string, seq uint64) (*connect
 		return nil, err
 	}
 	r.shared[s] = false
-	r.e.snaps.put(it, seq, r.e.clock.Now())
-	return cloneItem(it), nil
+	r.e.snaps.put(it, seq, r.e.clock.Now()) // keeps a copy
+	return it, nil
 }
 
 // checkFresh makes sure a write to side s is based on this reconcile's
