@@ -43,7 +43,7 @@ fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
 soak:
-	PMSYNC_HOSTILE=1 PMSYNC_SOAK_KILLS=$(SOAKKILLS) $(GO) test -race -count=1 -timeout 120m -run 'Soak|Kill|Hostile' ./...
+	PMSYNC_CHAOS_ITEMS=30 PMSYNC_SOAK_KILLS=$(SOAKKILLS) $(GO) test -race -count=1 -timeout 120m -run 'Soak|Kill|Hostile' ./...
 
 lint: fmt vet
 

@@ -146,6 +146,12 @@ type Tracker struct {
 	Priorities       map[connectors.Priority]string `yaml:"priorities"`
 	DoneTransition   string                         `yaml:"done_transition"`
 	WontDoResolution string                         `yaml:"wont_do_resolution"`
+	// GitHub only: the secondary limits on content creation (new issues
+	// and comments) that pmsync paces itself to, per minute and per hour.
+	// Default 80 and 500, GitHub.com's; set them to a GitHub Enterprise
+	// Server's own limits. After Parse they hold the effective values.
+	CreatesPerMinute int `yaml:"creates_per_minute"`
+	CreatesPerHour   int `yaml:"creates_per_hour"`
 	// Workers and RequestsPerSecond override the sync defaults for this
 	// tracker; after Parse they always hold the effective values.
 	Workers           int     `yaml:"workers"`

@@ -192,6 +192,36 @@ reminders:
 	}
 }
 
+// TestGitHubCreationLimits checks the defaults of creates_per_minute and
+// creates_per_hour (GitHub.com's limits, the hourly one scaled with a
+// raised per-minute limit) and that they reach the connector's config.
+func TestGitHubCreationLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name, keys         string
+		perMinute, perHour int
+	}{
+		{"defaults", "", 80, 500},
+		{"per minute raised", "      creates_per_minute: 160\n", 160, 1000},
+		{"per minute lowered", "      creates_per_minute: 40\n", 40, 500},
+		{"both", "      creates_per_minute: 1000\n      creates_per_hour: 20000\n", 1000, 20000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := platformYAML + "customers:\n  - id: janecorp\n    tracker:\n      kind: github\n      url: https://github.example.com/api/v3/\n      project: a/b\n      auth: {token_env: JANECORP_TOKEN}\n" + tc.keys
+			cfg, err := Parse([]byte(doc), "pmsync.yaml", lookup(map[string]string{"PLATFORM_TOKEN": "pt", "JANECORP_TOKEN": "jt"}))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			cc, err := cfg.Connector("janecorp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := [2]int{cc.GitHubCreatesPerMinute, cc.GitHubCreatesPerHour}, [2]int{tc.perMinute, tc.perHour}; got != want {
+				t.Errorf("per minute, per hour: got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 func TestConnector(t *testing.T) {
 	doc := `platform:
   name: X
@@ -257,6 +287,7 @@ sync:
 		{"acme webhook secret", a.WebhookSecret, "ah"},
 		{"acme labels", a.Labels, wantGL},
 		{"acme jira priorities", a.JiraPriorities == nil, true},
+		{"acme creation limits", [2]int{a.GitHubCreatesPerMinute, a.GitHubCreatesPerHour}, [2]int{0, 0}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -234,6 +234,9 @@ func (c *Config) Connector(trackerID string) (connectors.Config, error) {
 		cc.JiraDoneTransition = t.DoneTransition
 		cc.JiraWontDoResolution = t.WontDoResolution
 	}
+	if t.Kind == "github" {
+		cc.GitHubCreatesPerMinute, cc.GitHubCreatesPerHour = t.CreatesPerMinute, t.CreatesPerHour
+	}
 	return cc, nil
 }
 

@@ -45,6 +45,7 @@ func validateTracker(c *collector, path, id string, t *Tracker, s *Sync) {
 	}
 	validateLabels(c, join(path, "labels"), t)
 	validateJiraOptions(c, path, t)
+	validateGitHubOptions(c, path, t)
 	if _, written := c.lines[join(path, "workers")]; written {
 		between(c, join(path, "workers"), t.Workers, 1, 256)
 	} else {
@@ -133,6 +134,42 @@ func validateJiraOptions(c *collector, path string, t *Tracker) {
 		t.IssueType = DefaultJiraIssueType
 	}
 	uniqueNames(c, join(path, "priorities"), t.Priorities)
+}
+
+// The bounds of creates_per_minute and creates_per_hour.
+const (
+	maxCreatesPerMinute = 100_000
+	maxCreatesPerHour   = 60 * maxCreatesPerMinute
+)
+
+// validateGitHubOptions checks the content-creation limits of a GitHub
+// tracker and fills in their defaults: GitHub.com's, or for a raised
+// per-minute limit alone the same multiple of the hourly one (as the
+// GitHub connector does).
+func validateGitHubOptions(c *collector, path string, t *Tracker) {
+	_, perMinute := c.lines[join(path, "creates_per_minute")]
+	_, perHour := c.lines[join(path, "creates_per_hour")]
+	if t.Kind != "github" {
+		for key, set := range map[string]bool{"creates_per_minute": perMinute || t.CreatesPerMinute != 0, "creates_per_hour": perHour || t.CreatesPerHour != 0} {
+			if set {
+				c.errf(join(path, key), "only used with kind github; remove it")
+			}
+		}
+		return
+	}
+	if perMinute || t.CreatesPerMinute != 0 {
+		between(c, join(path, "creates_per_minute"), t.CreatesPerMinute, 1, maxCreatesPerMinute)
+	} else {
+		t.CreatesPerMinute = connectors.GitHubCreatesPerMinute
+	}
+	switch {
+	case perHour || t.CreatesPerHour != 0:
+		between(c, join(path, "creates_per_hour"), t.CreatesPerHour, 1, maxCreatesPerHour)
+	case t.CreatesPerMinute > connectors.GitHubCreatesPerMinute:
+		t.CreatesPerHour = connectors.GitHubCreatesPerHour * t.CreatesPerMinute / connectors.GitHubCreatesPerMinute
+	default:
+		t.CreatesPerHour = connectors.GitHubCreatesPerHour
+	}
 }
 
 // uniqueNames checks that a priority → name map has non-empty names that

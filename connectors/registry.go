@@ -33,6 +33,12 @@ type Config struct {
 	// resolution names chosen by status category.
 	JiraDoneTransition   string
 	JiraWontDoResolution string
+	// GitHubCreatesPerMinute and GitHubCreatesPerHour are the secondary
+	// limits on content creation the GitHub connector paces itself to; 0
+	// means GitHubCreatesPerMinute / GitHubCreatesPerHour (the hourly one
+	// scaled with a raised per-minute limit).
+	GitHubCreatesPerMinute int
+	GitHubCreatesPerHour   int
 	// Overlap is how far before the cursor each incremental poll re-reads
 	// (clock skew, coarse timestamps). Default 2 minutes.
 	Overlap time.Duration
@@ -43,6 +49,15 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// GitHub.com's secondary limits on content-creating requests (new issues
+// and new comments): "no more than 80 content-generating requests per
+// minute and no more than 500 per hour". GitHub Enterprise Server admins
+// set their own.
+const (
+	GitHubCreatesPerMinute = 80
+	GitHubCreatesPerHour   = 500
+)
 
 // Clock returns c.Now or time.Now.
 func (c Config) Clock() func() time.Time {

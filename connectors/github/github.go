@@ -41,12 +41,11 @@ import (
 // Kind is the tracker kind this package registers.
 const Kind = "github"
 
-// GitHub's secondary limits on content-creating requests (new issues and
-// new comments): "no more than 80 content-generating requests per minute
-// and no more than 500 per hour".
+// GitHub.com's secondary limits on content-creating requests (see
+// connectors.GitHubCreatesPerMinute).
 const (
-	DefaultCreatesPerMinute = 80
-	DefaultCreatesPerHour   = 500
+	DefaultCreatesPerMinute = connectors.GitHubCreatesPerMinute
+	DefaultCreatesPerHour   = connectors.GitHubCreatesPerHour
 )
 
 // Options tune a Connector beyond connectors.Config.
@@ -96,8 +95,11 @@ type Connector struct {
 
 var _ connectors.Connector = (*Connector)(nil)
 
-// Factory builds a Connector with default Options; it is the registry entry.
-func Factory(cfg connectors.Config) (connectors.Connector, error) { return New(cfg, Options{}) }
+// Factory builds a Connector with the creation limits of cfg and default
+// Options otherwise; it is the registry entry.
+func Factory(cfg connectors.Config) (connectors.Connector, error) {
+	return New(cfg, Options{CreatesPerMinute: float64(cfg.GitHubCreatesPerMinute), CreatesPerHour: cfg.GitHubCreatesPerHour})
+}
 
 // New checks cfg and builds a Connector.
 func New(cfg connectors.Config, opts Options) (*Connector, error) {

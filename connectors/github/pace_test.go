@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -321,6 +322,33 @@ func TestCreateCaps(t *testing.T) {
 			}
 			if err != nil || m != tc.minute || h != tc.hour {
 				t.Errorf("createCaps: got %d, %d, %v; want %d, %d", m, h, err, tc.minute, tc.hour)
+			}
+		})
+	}
+}
+
+// TestFactoryTakesCreationLimits checks that the registry's factory paces
+// to the limits of the tracker's configuration (creates_per_minute and
+// creates_per_hour), and to GitHub.com's without them.
+func TestFactoryTakesCreationLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		minute, hour      int
+		wantMin, wantHour int
+	}{
+		{"configured", 300, 10_000, 300, 10_000},
+		{"unset", 0, 0, DefaultCreatesPerMinute, DefaultCreatesPerHour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := Factory(connectors.Config{ID: "ghes", Kind: Kind, Project: "o/r", Token: "t",
+				GitHubCreatesPerMinute: tc.minute, GitHubCreatesPerHour: tc.hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := conn.(*Connector).pace.limits
+			want := []paceLimit{{n: tc.wantMin, window: time.Minute}, {n: tc.wantHour, window: time.Hour}}
+			if !slices.Equal(got, want) {
+				t.Errorf("limits: got %+v, want %+v", got, want)
 			}
 		})
 	}

@@ -32,14 +32,6 @@ var hostile = ChaosOptions{ServerError: 0.30, TooMany: 0.10, Hang: 0.02, Reset: 
 // items (default 9; each is shared with the three customers),
 // PMSYNC_CHAOS_PERCENT scales the fault rates (default 100).
 func TestHostileRemotes(t *testing.T) {
-	// Under load (several test binaries at once) about one run in 20
-	// still fails: an inbound item's status change does not reach the
-	// platform's mirror within the 8 passes the test waits for progress
-	// (docs/reliability.md, "Open"). Until that is fixed the default run
-	// leaves this test to make soak.
-	if os.Getenv("PMSYNC_HOSTILE") == "" {
-		t.Skip("set PMSYNC_HOSTILE=1 (make soak does) to run the hostile-remotes test")
-	}
 	ctx := context.Background()
 	n := EnvInt(t, "PMSYNC_CHAOS_ITEMS", 9)
 	clock := NewClock(jirafake.DefaultStart, true)
@@ -109,8 +101,16 @@ func TestHostileRemotes(t *testing.T) {
 		rep  *SimReport
 		last *engine.Plan
 	)
+	// A pass retries each failed key up to 5 times. An inbound item's
+	// status change on the platform's Jira takes 4 requests (the origin,
+	// the mirror, the transitions, the transition), all of which must get
+	// through the faults (about 45% of requests fail): about one attempt
+	// in 11 succeeds, so a key can fail 8 passes in a row about once in 50
+	// (observed: about one run in 100). Waiting 20 passes without progress
+	// brings that to about once in 15,000 per key.
+	const maxPasses, patience = 60, 20
 	passes, best, stalled := 0, -1, 0
-	for ; passes < 40 && stalled < 8; passes++ {
+	for ; passes < maxPasses && stalled < patience; passes++ {
 		clock.Advance(time.Minute) // a poll interval passes between passes
 		if last, err = e.SyncOnce(ctx, false); err != nil {
 			t.Fatalf("pass %d: SyncOnce: %v", passes+1, err)

@@ -133,25 +133,16 @@ func startGitHub(tb testing.TB, id string, o SimOptions) *SimTracker {
 	if gho.SecondaryPerMinute == 0 {
 		gho.SecondaryPerMinute = -1
 	}
-	if o.Now != nil {
-		gho.Start = o.Now()
-	}
+	// The simulator follows the world's clock, as the connector and the
+	// chaos transport in front of it do: a clock that caught up only when
+	// a request reached the simulator lagged behind while faults kept
+	// requests away, and stretched every Retry-After the connector read.
+	gho.Now = o.Now
 	f, err := githubfake.New(gho)
 	if err != nil {
 		tb.Fatalf("githubfake.New: %v", err)
 	}
-	var h http.Handler = f
-	if o.Now != nil {
-		// The simulator's clock moves only by Advance: keep it in step
-		// with the world's clock at every request.
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if d := o.Now().Sub(f.Now()); d > 0 {
-				f.Advance(d)
-			}
-			f.ServeHTTP(w, r)
-		})
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(f)
 	tb.Cleanup(func() { srv.Close(); _ = f.Close() })
 	return &SimTracker{ID: id, Kind: "github", URL: srv.URL + "/", Backend: f, GitHub: f, project: "janecorp/reliability", now: f.Now, opts: o}
 }
