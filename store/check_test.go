@@ -59,6 +59,10 @@ func TestCheckFindsCorruption(t *testing.T) {
 			return sub(tx, "acme", "summaries").Put([]byte("m-acme-2"),
 				encodeSummary(LinkSummary{State: LinkBroken, OriginPriority: "P1"}))
 		}, "link m-acme-2: summary {ID:m-acme-2 State:broken"},
+		{"summary names the wrong origin", func(tx *bolt.Tx) error {
+			return sub(tx, "acme", "summaries").Put([]byte("m-acme-1"),
+				encodeSummary(LinkSummary{State: LinkActive, OriginPriority: "P1", OriginCustomer: true}))
+		}, "disagrees with the link"},
 		{"summary with a wrong count", func(tx *bolt.Tx) error {
 			return sub(tx, "acme", "summaries").Put([]byte("m-acme-1"),
 				encodeSummary(LinkSummary{State: LinkActive, Conflicts: 1, OriginPriority: "P1"}))

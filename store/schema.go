@@ -19,7 +19,7 @@ import (
 //	   indexed by expiry (delivery-expiry) so pruning reads only what expired.
 //	3  a summary of every link per customer (customers/<id>/summaries), so
 //	   status counts read a few bytes per link instead of decoding it.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Top-level bucket names; doc.go describes the layout.
 var (
@@ -58,6 +58,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "index refs per customer and deliveries by expiry", migrate1to2},
 	{2, "summarise every link per customer", migrate2to3},
+	{3, "note in every link summary which side is the origin", migrate2to3},
 }
 
 // init creates the buckets of a new file or migrates an existing one, in one

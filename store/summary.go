@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -29,6 +30,9 @@ type LinkSummary struct {
 	// OriginPriority is the Base priority of the origin's side: the remote
 	// side when Origin is connectors.OwnerCustomer, else the platform side.
 	OriginPriority connectors.Priority
+	// OriginCustomer reports whether the link's Origin is
+	// connectors.OwnerCustomer (its origin is the remote side's item).
+	OriginCustomer bool
 }
 
 // SummaryOf returns the summary that the store keeps for l.
@@ -50,22 +54,25 @@ func summarize(id string, state LinkState, errored bool, conflicts int, origin, 
 		state = ""
 	}
 	return LinkSummary{ID: id, State: state, Errored: errored, Conflicts: conflicts,
-		OwnerClosed: side(owner).Status.Closed(), OriginPriority: side(origin).Priority}
+		OwnerClosed: side(owner).Status.Closed(), OriginPriority: side(origin).Priority,
+		OriginCustomer: origin == connectors.OwnerCustomer}
 }
 
 // The summary value (the link id is its key):
 //
 //	[0]     summaryFormat
 //	[1]     state: 0 unknown, 1 active, 2 unshared, 3 broken
-//	[2]     flags: flagErrored | flagOwnerClosed
+//	[2]     flags: flagErrored | flagOwnerClosed | flagOriginCustomer
+//	        (flagOriginCustomer since schema version 4)
 //	[3:11]  Conflicts, int64 big endian
 //	[11:]   OriginPriority: uvarint length, then its bytes
 const (
-	summaryFormat    = 1
-	summaryFixed     = 11
-	flagErrored      = 1 << 0
-	flagOwnerClosed  = 1 << 1
-	summaryKnownFlag = flagErrored | flagOwnerClosed
+	summaryFormat      = 1
+	summaryFixed       = 11
+	flagErrored        = 1 << 0
+	flagOwnerClosed    = 1 << 1
+	flagOriginCustomer = 1 << 2
+	summaryKnownFlag   = flagErrored | flagOwnerClosed | flagOriginCustomer
 )
 
 var summaryStates = [...]LinkState{"", LinkActive, LinkUnshared, LinkBroken}
@@ -84,6 +91,9 @@ func encodeSummary(s LinkSummary) []byte {
 	}
 	if s.OwnerClosed {
 		v[2] |= flagOwnerClosed
+	}
+	if s.OriginCustomer {
+		v[2] |= flagOriginCustomer
 	}
 	binary.BigEndian.PutUint64(v[3:], uint64(int64(s.Conflicts)))
 	v = binary.AppendUvarint(v, uint64(len(s.OriginPriority)))
@@ -114,6 +124,7 @@ func decodeSummary(id string, v []byte) (LinkSummary, error) {
 		State:          summaryStates[v[1]],
 		Errored:        v[2]&flagErrored != 0,
 		OwnerClosed:    v[2]&flagOwnerClosed != 0,
+		OriginCustomer: v[2]&flagOriginCustomer != 0,
 		Conflicts:      int(int64(binary.BigEndian.Uint64(v[3:]))),
 		OriginPriority: priorityOf(v[summaryFixed+w:]),
 	}, nil
@@ -178,7 +189,74 @@ func (db *DB) LinkSummaries(customer string, fn func(LinkSummary) error) error {
 	return nil
 }
 
-// migrate2to3 writes the summary of every link of every customer.
+// LinkOrigins calls fn with the id and the origin's ref of every link of
+// customer, in ref order, from one consistent read, without decoding any
+// link: it walks the customer's summaries to find the links whose origin
+// is the customer's item, then the ref index (both refs of every link),
+// keeping the ref of each link's origin side.
+// platformTracker is the tracker of the links' platform side. fn runs
+// inside a read transaction, as LinkSummaries' does; an error of fn ends
+// the walk and is returned as is.
+func (db *DB) LinkOrigins(customer, platformTracker string, fn func(id string, origin connectors.Ref) error) error {
+	if err := checkID("customer", customer); err != nil {
+		return fmt.Errorf("store: link origins: %w", err)
+	}
+	if err := checkID("platform tracker", platformTracker); err != nil {
+		return fmt.Errorf("store: link origins: %w", err)
+	}
+	var fnErr error
+	err := db.view(func(tx *bolt.Tx) error {
+		refs, sums := customerSub(tx, customer, subRefs), customerSub(tx, customer, subSummaries)
+		if refs == nil || sums == nil {
+			return nil
+		}
+		// Two sequential walks: the summaries for the links whose origin
+		// is the customer's item (usually few), then the ref index.
+		inbound := map[string]bool{}
+		if err := sums.ForEach(func(k, v []byte) error {
+			s, err := decodeSummary(string(k), v)
+			if err != nil {
+				return fmt.Errorf("link %s: %w", k, err)
+			}
+			if s.OriginCustomer {
+				inbound[s.ID] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		names := map[string]string{} // one string per tracker name
+		return refs.ForEach(func(k, id []byte) error {
+			tracker, key, ok := bytes.Cut(k, []byte{0})
+			if !ok {
+				return fmt.Errorf("ref index key %q is not tracker NUL key", k)
+			}
+			if inbound[string(id)] == (string(tracker) == platformTracker) {
+				return nil // the other side's ref
+			}
+			name, ok := names[string(tracker)]
+			if !ok {
+				name = string(tracker)
+				names[name] = name
+			}
+			if err := fn(string(id), connectors.Ref{Tracker: name, Key: string(key)}); err != nil {
+				fnErr = err
+				return err
+			}
+			return nil
+		})
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("store: link origins of customer %s: %w", customer, err)
+	}
+	return nil
+}
+
+// migrate2to3 writes the summary of every link of every customer (also
+// the migration to 4, which added flagOriginCustomer).
 func migrate2to3(tx *bolt.Tx) error {
 	cs := tx.Bucket(bucketCustomers)
 	if cs == nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +39,41 @@ func summariesFromLinks(t *testing.T, db *DB, customer string) []LinkSummary {
 	return out
 }
 
+// origins returns LinkOrigins(customer) as link id → origin ref; the
+// links' platform side is on tracker "platform".
+func origins(t *testing.T, db *DB, customer string) map[string]connectors.Ref {
+	t.Helper()
+	out := map[string]connectors.Ref{}
+	if err := db.LinkOrigins(customer, "platform", func(id string, origin connectors.Ref) error {
+		if prev, dup := out[id]; dup {
+			t.Errorf("LinkOrigins(%s) named link %s twice: %s and %s", customer, id, prev, origin)
+		}
+		out[id] = origin
+		return nil
+	}); err != nil {
+		t.Fatalf("LinkOrigins(%s): %v", customer, err)
+	}
+	return out
+}
+
+// originsFromLinks returns the origin refs of customer's decoded links.
+func originsFromLinks(t *testing.T, db *DB, customer string) map[string]connectors.Ref {
+	t.Helper()
+	ls, err := db.Links(customer)
+	if err != nil {
+		t.Fatalf("Links(%s): %v", customer, err)
+	}
+	out := map[string]connectors.Ref{}
+	for _, l := range ls {
+		if l.Origin == connectors.OwnerCustomer {
+			out[l.ID] = l.Remote.Ref
+		} else {
+			out[l.ID] = l.Platform.Ref
+		}
+	}
+	return out
+}
+
 // wantSummariesInStep fails unless every customer's stored summaries equal
 // those computed from its links, and Check agrees.
 func wantSummariesInStep(t *testing.T, db *DB, step string, customers ...string) {
@@ -48,6 +82,9 @@ func wantSummariesInStep(t *testing.T, db *DB, step string, customers ...string)
 		got, want := summaries(t, db, c), summariesFromLinks(t, db, c)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: LinkSummaries(%s) =\n %+v\nwant (from Links)\n %+v", step, c, got, want)
+		}
+		if got, want := origins(t, db, c), originsFromLinks(t, db, c); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: LinkOrigins(%s) = %v; want (from Links) %v", step, c, got, want)
 		}
 	}
 	if err := db.Check(); err != nil {
@@ -193,7 +230,7 @@ func TestSummaryOf(t *testing.T) {
 		{"origin customer", func(l *Link) {
 			l.Origin = connectors.OwnerCustomer
 			l.Remote.Base.Priority = connectors.P4
-		}, LinkSummary{State: LinkActive, OriginPriority: connectors.P4}},
+		}, LinkSummary{State: LinkActive, OriginPriority: connectors.P4, OriginCustomer: true}},
 		{"no priority", func(l *Link) { l.Platform.Base.Priority = "" }, LinkSummary{State: LinkActive}},
 		{"unknown state", func(l *Link) { l.State = "weird" }, LinkSummary{OriginPriority: connectors.P1}},
 		{"counts", func(l *Link) {
@@ -336,7 +373,7 @@ func TestOpenMigratesVersion2(t *testing.T) {
 	want := map[string][]LinkSummary{
 		"acme": {
 			{ID: "m-acme-1", State: LinkActive, OwnerClosed: true, OriginPriority: connectors.P1},
-			{ID: "m-acme-2", State: LinkActive, Conflicts: 2, OriginPriority: connectors.P0},
+			{ID: "m-acme-2", State: LinkActive, Conflicts: 2, OriginPriority: connectors.P0, OriginCustomer: true},
 		},
 		"bolt": {{ID: "m-bolt-1", State: LinkBroken, Errored: true, OriginPriority: connectors.P1}},
 	}
@@ -375,7 +412,7 @@ func TestMigrationRefusesDamagedLink(t *testing.T) {
 		db.Close()
 		t.Fatalf("Open of a v2 file with a damaged link succeeded; want a migration error")
 	}
-	if msg := err.Error(); !strings.Contains(msg, "migrate schema 2 to "+strconv.Itoa(SchemaVersion)) || !strings.Contains(msg, "link m-acme-1") {
+	if msg := err.Error(); !strings.Contains(msg, "migrate schema 2 to 3") || !strings.Contains(msg, "link m-acme-1") {
 		t.Errorf("Open error = %q; want it to name the migration and link m-acme-1", msg)
 	}
 	// Nothing was changed: the file is still version 2.
@@ -390,4 +427,79 @@ func TestMigrationRefusesDamagedLink(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestOpenMigratesVersion3(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v3.db")
+	inbound, plain := testLink("acme", 1), testLink("acme", 2)
+	inbound.Origin, inbound.Remote.Base.Priority = connectors.OwnerCustomer, connectors.P0
+	db := openAt(t, path, Options{})
+	for _, l := range []*Link{inbound, plain} {
+		if err := db.PutLink(l); err != nil {
+			t.Fatalf("PutLink: %v", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Version 3 had no origin flag in the summaries.
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatalf("bolt.Open: %v", err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		sums := tx.Bucket(bucketCustomers).Bucket([]byte("acme")).Bucket(subSummaries)
+		for _, l := range []*Link{inbound, plain} {
+			s := SummaryOf(l)
+			s.OriginCustomer = false
+			if err := sums.Put([]byte(l.ID), encodeSummary(s)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte("3"))
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatalf("write v3 file: %v", err)
+	}
+
+	db = openAt(t, path, Options{})
+	defer db.Close()
+	if s := db.Stats(); s.Schema != SchemaVersion {
+		t.Errorf("schema after migration = %d; want %d", s.Schema, SchemaVersion)
+	}
+	want := map[string]connectors.Ref{
+		inbound.ID: {Tracker: "acme", Key: "acme/repo#1"},
+		plain.ID:   {Tracker: "platform", Key: "PLAT-2"},
+	}
+	if got := origins(t, db, "acme"); !reflect.DeepEqual(got, want) {
+		t.Errorf("LinkOrigins after migration = %v; want %v", got, want)
+	}
+	wantSummariesInStep(t, db, "after migrating version 3", "acme")
+}
+
+func TestLinkOriginsStopsOnError(t *testing.T) {
+	db := openTest(t, Options{})
+	for i := 1; i <= 3; i++ {
+		if err := db.PutLink(testLink("acme", i)); err != nil {
+			t.Fatalf("PutLink: %v", err)
+		}
+	}
+	stop := errors.New("enough")
+	calls := 0
+	err := db.LinkOrigins("acme", "platform", func(string, connectors.Ref) error {
+		calls++
+		return stop
+	})
+	if err != stop || calls != 1 {
+		t.Errorf("LinkOrigins with a failing fn: %v after %d calls; want the fn's error after 1", err, calls)
+	}
+	for _, args := range [][2]string{{"", "platform"}, {"acme", ""}} {
+		if err := db.LinkOrigins(args[0], args[1], func(string, connectors.Ref) error { return nil }); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("LinkOrigins(%q, %q) = %v; want an error naming the empty argument", args[0], args[1], err)
+		}
+	}
+	if got := origins(t, db, "nobody"); len(got) != 0 {
+		t.Errorf("LinkOrigins(nobody) = %v; want none", got)
+	}
 }

@@ -107,16 +107,18 @@ func (e *Engine) intentKeys() ([]workKey, error) {
 	return keys, nil
 }
 
-// linkKeys returns the key of every link of every customer.
+// linkKeys returns the key of every link of every customer, read from the
+// links' summaries: no link is decoded, so a resync of a large store does
+// not hold every link in memory (or touch the pages of every link).
 func (e *Engine) linkKeys() ([]workKey, error) {
 	var keys []workKey
 	for _, c := range e.custs {
-		links, err := e.st.Links(c.ID)
+		err := e.st.LinkOrigins(c.ID, PlatformID, func(_ string, origin connectors.Ref) error {
+			keys = append(keys, workKey{Origin: origin, Customer: c.ID})
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		for _, l := range links {
-			keys = append(keys, workKey{Origin: originRef(l), Customer: c.ID})
 		}
 	}
 	return keys, nil

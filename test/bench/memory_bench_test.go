@@ -40,6 +40,12 @@ type childResult struct {
 	// pages (bbolt's memory map of the store, the binary).
 	RSSAnonMB float64 `json:"rss_anon_mb"`
 	RSSFileMB float64 `json:"rss_file_mb"`
+	// The daily resync's listing of every link's key (store.LinkOrigins,
+	// as the engine's resync reads it): its time and the RSS after it.
+	ResyncListMS    float64 `json:"resync_list_ms"`
+	ResyncRSSMB     float64 `json:"resync_rss_mb"`
+	ResyncRSSAnonMB float64 `json:"resync_rss_anon_mb"`
+	ResyncRSSFileMB float64 `json:"resync_rss_file_mb"`
 }
 
 const childPrefix = "PMSYNC-BENCH-CHILD "
@@ -142,6 +148,8 @@ func BenchmarkMemory100kLinks(b *testing.B) {
 		"heap-MB": res.HeapInuseMB, "rss-MB": res.RSSMB, "peak-rss-MB": res.PeakRSSMB, "base-rss-MB": res.BaselineRSSMB,
 		"rss-anon-MB": res.RSSAnonMB, "rss-file-MB": res.RSSFileMB,
 	})
+	report(b, "resync-list", map[string]float64{"ms": res.ResyncListMS, "rss-MB": res.ResyncRSSMB,
+		"rss-anon-MB": res.ResyncRSSAnonMB, "rss-file-MB": res.ResyncRSSFileMB})
 }
 
 // TestMemoryChild is the process BenchmarkMemory100kLinks starts; without
@@ -200,9 +208,9 @@ func TestMemoryChild(t *testing.T) {
 	time.Sleep(time.Second)
 	_ = e.Status()
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	res.HeapInuseMB = float64(ms.HeapInuse) / (1 << 20)
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	res.HeapInuseMB = float64(mem.HeapInuse) / (1 << 20)
 	res.RSSMB = procMB(t, "VmRSS")
 	res.PeakRSSMB = procMB(t, "VmHWM")
 	res.RSSAnonMB = procMB(t, "RssAnon")
@@ -210,6 +218,22 @@ func TestMemoryChild(t *testing.T) {
 	cancel()
 	if err := <-ran; err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+	listed := time.Now()
+	var keys []connectors.Ref
+	for _, c := range reliability.SimCustomers {
+		if err := db.LinkOrigins(c, engine.PlatformID, func(_ string, origin connectors.Ref) error {
+			keys = append(keys, origin)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res.ResyncListMS = ms(time.Since(listed))
+	res.ResyncRSSMB = procMB(t, "VmRSS")
+	res.ResyncRSSAnonMB, res.ResyncRSSFileMB = procMB(t, "RssAnon"), procMB(t, "RssFile")
+	if len(keys) != res.Links {
+		t.Fatalf("LinkOrigins listed %d links, Status counted %d", len(keys), res.Links)
 	}
 	line, _ := json.Marshal(res)
 	fmt.Println(childPrefix + string(line))
