@@ -152,6 +152,12 @@ type Tracker struct {
 	// Server's own limits. After Parse they hold the effective values.
 	CreatesPerMinute int `yaml:"creates_per_minute"`
 	CreatesPerHour   int `yaml:"creates_per_hour"`
+	// CAFile is a PEM bundle of certificate authorities that the tracker's
+	// TLS certificate may chain to besides the system's: for a Jira Data
+	// Center, GitLab self-managed or GitHub Enterprise Server certified by
+	// an internal CA. It applies to this tracker only. A relative path is
+	// taken from the config file's directory; after Parse it is absolute.
+	CAFile string `yaml:"ca_file"`
 	// Workers and RequestsPerSecond override the sync defaults for this
 	// tracker; after Parse they always hold the effective values.
 	Workers           int     `yaml:"workers"`

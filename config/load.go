@@ -206,8 +206,9 @@ func DefaultLabels(kind string) connectors.LabelScheme {
 
 // Connector builds the connectors.Config of the tracker with id "platform"
 // or a customer id: secrets resolved, labels merged over the kind's
-// defaults, Jira options filled in, and the poll overlap. HTTPClient,
-// Logger and Now are left for the caller.
+// defaults, Jira options filled in, the poll overlap, and the certificate
+// authorities of ca_file (read again, so that a reload sees a renewed
+// bundle). HTTPClient, Logger and Now are left for the caller.
 func (c *Config) Connector(trackerID string) (connectors.Config, error) {
 	t, ok := c.Tracker(trackerID)
 	if !ok {
@@ -236,6 +237,13 @@ func (c *Config) Connector(trackerID string) (connectors.Config, error) {
 	}
 	if t.Kind == "github" {
 		cc.GitHubCreatesPerMinute, cc.GitHubCreatesPerHour = t.CreatesPerMinute, t.CreatesPerHour
+	}
+	if t.CAFile != "" {
+		roots, err := loadCAFile(t.CAFile)
+		if err != nil {
+			return connectors.Config{}, fmt.Errorf("config: tracker %q: ca_file: %w", trackerID, err)
+		}
+		cc.RootCAs = roots
 	}
 	return cc, nil
 }

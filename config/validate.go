@@ -49,6 +49,7 @@ func validate(c *collector, cfg *Config, dir string) {
 		notEmpty(c, "platform.action_item_label", p.ActionItemLabel)
 	}
 	validateCustomers(c, cfg)
+	validateCAFiles(c, cfg, dir)
 	validateReminders(c, &cfg.Reminders)
 	validateSMTP(c, cfg)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,9 @@ func (c *Connector) fail(op string, err error) error {
 	if held := connectors.HeldError(op, err); held != nil {
 		return held
 	}
+	if refused := connectors.RedirectError(op, err); refused != nil {
+		return refused
+	}
 	now := c.now()
 	e := c.classify(op, err, now)
 	if e.Code == connectors.CodeRateLimited {
@@ -41,7 +43,6 @@ func (c *Connector) classify(op string, err error, now time.Time) *connectors.Er
 		rl  *gh.RateLimitError
 		ab  *gh.AbuseRateLimitError
 		er  *gh.ErrorResponse
-		ue  *url.Error
 		cce = errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 	)
 	switch {
@@ -72,10 +73,8 @@ func (c *Connector) classify(op string, err error, now time.Time) *connectors.Er
 			Err: errors.New("secondary rate limit exceeded")}
 	case errors.As(err, &er) && er.Response != nil:
 		return classifyResponse(op, er, now)
-	case errors.As(err, &ue):
-		return &connectors.Error{Code: connectors.CodeTemporary, Op: op, Err: errors.New(transportText(ue.Err))}
 	}
-	return &connectors.Error{Code: connectors.CodeTemporary, Op: op, Err: errors.New(transportText(err))}
+	return connectors.TransportError(op, err)
 }
 
 // classifyResponse handles an error answer go-github did not recognise as
@@ -133,18 +132,6 @@ func responseHeader(r *http.Response) http.Header {
 		return nil
 	}
 	return r.Header
-}
-
-// transportText describes a transport failure without the request URL.
-func transportText(err error) string {
-	var ue *url.Error
-	for errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if err == nil {
-		return "transport failure"
-	}
-	return "transport: " + err.Error()
 }
 
 func contextErr(err error) error {

@@ -41,6 +41,9 @@ import (
 // Kind is the tracker kind this package registers.
 const Kind = "github"
 
+// DefaultURL is the API base used when connectors.Config.URL is empty.
+const DefaultURL = "https://api.github.com/"
+
 // GitHub.com's secondary limits on content-creating requests (see
 // connectors.GitHubCreatesPerMinute).
 const (
@@ -142,16 +145,25 @@ func New(cfg connectors.Config, opts Options) (*Connector, error) {
 		findLimit: findUnhintedLimit,
 		rate:      connectors.RateState{Remaining: -1},
 	}
-	base := cfg.Client()
+	apiURL := DefaultURL
+	if cfg.URL != "" {
+		apiURL = cfg.URL
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fail("url %q is not an http(s) URL", cfg.URL)
+	}
+	base, err := cfg.HTTP()
+	if err != nil {
+		return nil, err
+	}
+	// go-github sets Authorization in a transport of its own, so a
+	// redirect to another host would carry the token: SameHostRedirects.
 	c.httpc = &http.Client{Transport: &observer{base: base.Transport, c: c}, Timeout: base.Timeout,
-		CheckRedirect: base.CheckRedirect, Jar: base.Jar}
+		CheckRedirect: connectors.SameHostRedirects(u), Jar: base.Jar}
 	client := gh.NewClient(c.httpc).WithAuthToken(cfg.Token)
 	client.UserAgent = "pmsync"
 	if cfg.URL != "" {
-		u, err := url.Parse(cfg.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fail("url %q is not an http(s) URL", cfg.URL)
-		}
 		if client, err = client.WithEnterpriseURLs(cfg.URL, cfg.URL); err != nil {
 			return nil, fail("url %q: %v", cfg.URL, err)
 		}

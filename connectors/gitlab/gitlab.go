@@ -127,7 +127,11 @@ func newClient(cfg connectors.Config) (*Client, error) {
 	if !isNumeric(cfg.Project) {
 		c.path = cfg.Project
 	}
-	c.http = c.wrapHTTP(cfg.Client(), base)
+	hc, err := cfg.HTTP()
+	if err != nil {
+		return nil, err
+	}
+	c.http = c.wrapHTTP(hc, base)
 	c.api, err = gl.NewClient(cfg.Token,
 		gl.WithBaseURL(base.String()),
 		gl.WithHTTPClient(c.http),

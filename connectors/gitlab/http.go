@@ -19,23 +19,19 @@ import (
 const defaultRateWait = time.Minute
 
 // wrapHTTP returns a client like base whose transport records rate-limit
-// headers, and which refuses redirects to another host (the PRIVATE-TOKEN
-// header would follow them; Go only strips Authorization and Cookie).
+// headers, and which follows redirects only within the instance (the
+// PRIVATE-TOKEN header would follow them; Go only strips Authorization
+// and Cookie).
 func (c *Client) wrapHTTP(base *http.Client, instance *url.URL) *http.Client {
 	rt := base.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
 	return &http.Client{
-		Transport: &observer{next: rt, c: c},
-		Timeout:   base.Timeout,
-		Jar:       base.Jar,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host != instance.Host || len(via) >= 5 {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
+		Transport:     &observer{next: rt, c: c},
+		Timeout:       base.Timeout,
+		Jar:           base.Jar,
+		CheckRedirect: connectors.SameHostRedirects(instance),
 	}
 }
 
@@ -144,6 +140,9 @@ func (c *Client) fail(op string, resp *gl.Response, err error) error {
 	if held := connectors.HeldError(op, err); held != nil {
 		return held
 	}
+	if refused := connectors.RedirectError(op, err); refused != nil {
+		return refused
+	}
 	var status int
 	var h http.Header
 	if resp != nil && resp.Response != nil {
@@ -165,5 +164,5 @@ func (c *Client) fail(op string, resp *gl.Response, err error) error {
 	}
 	// No answer: a cut connection, a timeout or a cancelled context (the
 	// cause stays reachable for errors.Is(err, context.Canceled)).
-	return &connectors.Error{Code: connectors.CodeTemporary, Op: op, Err: err}
+	return connectors.TransportError(op, err)
 }

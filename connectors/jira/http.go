@@ -115,27 +115,20 @@ func (c *Connector) check(ctx context.Context, op string, resp *jira.Response, e
 	if held := connectors.HeldError(op, err); held != nil {
 		return held
 	}
+	if refused := connectors.RedirectError(op, err); refused != nil {
+		return refused
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return connectors.Errorf(connectors.CodeTemporary, op, ctxErr)
 	}
 	if resp == nil || resp.Response == nil {
-		return connectors.Errorf(connectors.CodeTemporary, op, transportCause(err))
+		return connectors.TransportError(op, err)
 	}
 	status := resp.StatusCode
 	if status >= 200 && status <= 299 {
 		return connectors.Errorf(connectors.CodeTemporary, op, errors.New("malformed answer from Jira"))
 	}
 	return connectors.FromHTTP(op, status, resp.Header, c.now(), jiraCause(err, body, resp.Header))
-}
-
-// transportCause keeps a network error's meaning (and its wrapped context
-// errors) without the request URL.
-func transportCause(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) && ue.Unwrap() != nil {
-		return ue.Unwrap()
-	}
-	return err
 }
 
 // jiraCause builds the cause of an HTTP failure from Jira's error shape

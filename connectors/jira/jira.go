@@ -163,7 +163,10 @@ func New(cfg connectors.Config) (*Connector, error) {
 	if c.prio, err = jiraPriorities(cfg.JiraPriorities); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	base := cfg.Client()
+	base, err := cfg.HTTP()
+	if err != nil {
+		return nil, err
+	}
 	var auth http.RoundTripper
 	inner := &observer{c: c, next: transportOf(base)}
 	switch cfg.Flavor {
@@ -177,7 +180,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 	default:
 		return nil, fmt.Errorf("%s: flavor must be cloud or datacenter, got %q", what, cfg.Flavor)
 	}
-	c.httpc = &http.Client{Transport: auth, Timeout: base.Timeout, CheckRedirect: base.CheckRedirect, Jar: base.Jar}
+	c.httpc = &http.Client{Transport: auth, Timeout: base.Timeout, CheckRedirect: connectors.SameHostRedirects(u), Jar: base.Jar}
 	if c.client, err = jira.NewClient(c.httpc, c.site+"/"); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
