@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
@@ -266,6 +267,19 @@ func (m *Metrics) rateRemaining(id string) int {
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the
 // transport underneath.
+// WithTLS returns a copy of t over a base that trusts roots (a tracker's
+// ca_file), so that the connector keeps counting through it
+// (connectors.TLSTransport); false when the base cannot take them.
+func (t *countingTransport) WithTLS(roots *x509.CertPool) (http.RoundTripper, bool) {
+	base, ok := connectors.WithTLS(t.base, roots)
+	if !ok {
+		return nil, false
+	}
+	c := *t
+	c.base = base
+	return &c, true
+}
+
 func (t *countingTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
