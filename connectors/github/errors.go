@@ -13,9 +13,52 @@ import (
 	"github.com/pmsync/pmsync/connectors"
 )
 
-// secondaryWait is how long to wait after a secondary limit that names no
-// time: GitHub asks for at least a minute.
-const secondaryWait = time.Minute
+// The waits after a rate limit that names no time (no Retry-After, no
+// exhausted budget with its reset): GitHub asks for "at least one minute"
+// and, while the limit keeps being hit, "an exponentially increasing
+// amount of time between retries". The wait doubles with each such answer
+// since the last success, up to secondaryMaxWait.
+const (
+	secondaryWait    = time.Minute
+	secondaryMaxWait = 16 * time.Minute
+)
+
+// secondaryBackoff is the wait after the n-th untimed limit in a row.
+func secondaryBackoff(n int) time.Duration {
+	d := secondaryWait
+	for i := 1; i < n && d < secondaryMaxWait; i++ {
+		d *= 2
+	}
+	return min(d, secondaryMaxWait)
+}
+
+// untimedWait is the wait after resp, a rate-limit answer that names no
+// time. A 429 was counted by the transport (observer) when it arrived; a
+// 403 is known to be a limit only once go-github decoded its body, and is
+// counted here.
+func (c *Connector) untimedWait(resp *http.Response) time.Duration {
+	c.rateMu.Lock()
+	defer c.rateMu.Unlock()
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		c.untimed++
+	}
+	return secondaryBackoff(max(c.untimed, 1))
+}
+
+// noteAnswer counts an untimed 429 (returning its wait) or, for an answer
+// that is no error, ends the run of untimed limits.
+func (c *Connector) noteAnswer(status int, untimed bool) time.Duration {
+	c.rateMu.Lock()
+	defer c.rateMu.Unlock()
+	switch {
+	case untimed:
+		c.untimed++
+		return secondaryBackoff(c.untimed)
+	case status < 400:
+		c.untimed = 0
+	}
+	return 0
+}
 
 // fail classifies an error of a go-github call made for op. It never puts
 // a URL, a token or a request body in the error text.
@@ -60,19 +103,23 @@ func (c *Connector) classify(op string, err error, now time.Time) *connectors.Er
 		return &connectors.Error{Code: connectors.CodeRateLimited, Op: op, Status: http.StatusForbidden, RetryAfter: wait,
 			Err: errors.New("primary rate limit exceeded")}
 	case errors.As(err, &ab):
-		wait := secondaryWait
+		var wait time.Duration
+		timed := false
 		if ab.RetryAfter != nil && *ab.RetryAfter > 0 {
-			wait = clampWait(*ab.RetryAfter)
+			wait, timed = clampWait(*ab.RetryAfter), true
 		}
 		if h := responseHeader(ab.Response); h != nil {
 			if ra, ok := connectors.ParseRetryAfter(h.Get("Retry-After"), now); ok {
-				wait = ra
+				wait, timed = ra, true
 			}
+		}
+		if !timed {
+			wait = c.untimedWait(ab.Response)
 		}
 		return &connectors.Error{Code: connectors.CodeRateLimited, Op: op, Status: http.StatusForbidden, RetryAfter: wait,
 			Err: errors.New("secondary rate limit exceeded")}
 	case errors.As(err, &er) && er.Response != nil:
-		return classifyResponse(op, er, now)
+		return c.classifyResponse(op, er, now)
 	}
 	return connectors.TransportError(op, err)
 }
@@ -80,26 +127,36 @@ func (c *Connector) classify(op string, err error, now time.Time) *connectors.Er
 // classifyResponse handles an error answer go-github did not recognise as
 // a rate limit: every 429, and 403s of the secondary limit whose
 // documentation URL go-github does not know.
-func classifyResponse(op string, er *gh.ErrorResponse, now time.Time) *connectors.Error {
+func (c *Connector) classifyResponse(op string, er *gh.ErrorResponse, now time.Time) *connectors.Error {
 	status := er.Response.StatusCode
 	h := er.Response.Header
 	cause := errors.New(message(er))
 	if (status == http.StatusForbidden || status == http.StatusTooManyRequests) && secondary(er) {
-		wait := secondaryWait
-		if ra, ok := connectors.ParseRetryAfter(h.Get("Retry-After"), now); ok {
-			wait = ra
-		} else if h.Get("X-RateLimit-Remaining") == "0" {
-			if t, ok := connectors.ParseResetHeader(h.Get("X-RateLimit-Reset")); ok {
-				wait = clampWait(t.Sub(now))
-			}
+		wait, timed := headerWait(h, now)
+		if !timed {
+			wait = c.untimedWait(er.Response)
 		}
 		return &connectors.Error{Code: connectors.CodeRateLimited, Op: op, Status: status, RetryAfter: wait, Err: cause}
 	}
 	e := connectors.FromHTTP(op, status, h, now, cause)
 	if e.Code == connectors.CodeRateLimited && e.RetryAfter == 0 && h.Get("Retry-After") == "" && h.Get("X-RateLimit-Reset") == "" {
-		e.RetryAfter = secondaryWait
+		e.RetryAfter = c.untimedWait(er.Response)
 	}
 	return e
+}
+
+// headerWait is the wait that a rate-limit answer's headers name: its
+// Retry-After, or, with no budget left, the time until the reset.
+func headerWait(h http.Header, now time.Time) (time.Duration, bool) {
+	if ra, ok := connectors.ParseRetryAfter(h.Get("Retry-After"), now); ok {
+		return ra, true
+	}
+	if h.Get("X-RateLimit-Remaining") == "0" {
+		if t, ok := connectors.ParseResetHeader(h.Get("X-RateLimit-Reset")); ok {
+			return clampWait(t.Sub(now)), true
+		}
+	}
+	return 0, false
 }
 
 // secondary reports whether an error answer is GitHub's secondary limit.
@@ -194,31 +251,31 @@ func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := base.RoundTrip(r)
 	if err == nil {
 		o.c.observe(resp.Header)
-		if wait, ok := limitWait(resp.StatusCode, resp.Header, o.c.now()); ok {
-			o.c.block(o.c.now().Add(wait))
+		now := o.c.now()
+		wait, limited := limitWait(resp.StatusCode, resp.Header, now)
+		if w := o.c.noteAnswer(resp.StatusCode, limited && wait == 0); w > 0 {
+			wait = w
+		}
+		if limited {
+			o.c.block(now.Add(wait))
 		}
 	}
 	return resp, err
 }
 
 // limitWait is the wait a rate-limit answer asks for, read from its
-// headers alone: a 429 (Retry-After, else a minute), a 403 with
-// Retry-After, or a 403 with no budget left (until the reset). A secondary
-// limit told only in the body is found when go-github has decoded it
-// (fail).
+// headers alone: a 429 or a 403 with Retry-After, or with no budget left
+// (until the reset); a 429 naming no time is a limit with wait 0 (the
+// caller backs off, see secondaryBackoff). A secondary limit told only in
+// the body of a 403 is found when go-github has decoded it (fail).
 func limitWait(status int, h http.Header, now time.Time) (time.Duration, bool) {
-	ra, hasRA := connectors.ParseRetryAfter(h.Get("Retry-After"), now)
-	switch {
-	case status == http.StatusTooManyRequests && hasRA, status == http.StatusForbidden && hasRA:
-		return ra, true
-	case status == http.StatusTooManyRequests:
-		return secondaryWait, true
-	case status == http.StatusForbidden && h.Get("X-RateLimit-Remaining") == "0":
-		if t, ok := connectors.ParseResetHeader(h.Get("X-RateLimit-Reset")); ok && t.After(now) {
-			return clampWait(t.Sub(now)), true
-		}
+	if status != http.StatusTooManyRequests && status != http.StatusForbidden {
+		return 0, false
 	}
-	return 0, false
+	if wait, ok := headerWait(h, now); ok {
+		return wait, true
+	}
+	return 0, status == http.StatusTooManyRequests
 }
 
 func (c *Connector) observe(h http.Header) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -54,13 +55,17 @@ func TestClassify(t *testing.T) {
 		{"connection reset", &url.Error{Op: "Get", URL: "https://api.github.com/repos/acme/widgets?token=canary", Err: syscall.ECONNRESET}, connectors.CodeTemporary, 0},
 		{"canceled", context.Canceled, connectors.CodeTemporary, 0},
 	}
-	c, err := New(connectors.Config{ID: "j", Project: "acme/widgets", Token: "t"}, Options{})
-	if err != nil {
-		t.Fatal(err)
+	newConn := func(t *testing.T) *Connector {
+		c, err := New(connectors.Config{ID: "j", Project: "acme/widgets", Token: "t"}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
+	c := newConn(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := c.classify("github: test", tc.err, now)
+			e := newConn(t).classify("github: test", tc.err, now) // untimed limits count per connector
 			if e.Code != tc.code || e.RetryAfter != tc.retry {
 				t.Errorf("got %v retry %v, want %v retry %v", e.Code, e.RetryAfter, tc.code, tc.retry)
 			}
@@ -71,5 +76,58 @@ func TestClassify(t *testing.T) {
 	}
 	if e := c.classify("op", context.Canceled, now); !errors.Is(e, context.Canceled) {
 		t.Errorf("canceled: got %v, want errors.Is context.Canceled", e)
+	}
+}
+
+// TestUntimedLimitsBackOff: rate-limit answers that name no time (a 429
+// without Retry-After, a secondary-limit 403 told only in the body) hold
+// the tracker for 1 minute, then 2, 4, … up to 16 while they repeat, as
+// GitHub asks; an answer that is no error starts over at 1 minute.
+func TestUntimedLimitsBackOff(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	var answers []int // status of each next answer
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status := answers[0]
+		answers = answers[1:]
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		switch status {
+		case http.StatusForbidden:
+			_, _ = w.Write([]byte(`{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest"}`))
+		case http.StatusOK:
+			_, _ = w.Write([]byte(`{"number":1,"title":"x","state":"open","html_url":"https://github.example/acme/widgets/issues/1","updated_at":"2026-03-02T09:00:00Z"}`))
+		default:
+			_, _ = w.Write([]byte(`{"message":"slow down"}`))
+		}
+	}))
+	defer srv.Close()
+	c, err := New(connectors.Config{ID: "j", Project: "acme/widgets", Token: "t", URL: srv.URL + "/",
+		Now: func() time.Time { return now }}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		status int
+		hold   time.Duration // BlockedUntil after the answer, from its time
+	}{
+		{429, time.Minute}, {429, 2 * time.Minute}, {403, 4 * time.Minute}, {429, 8 * time.Minute},
+		{429, 16 * time.Minute}, {403, 16 * time.Minute}, {200, 0}, {403, time.Minute}, {429, 2 * time.Minute},
+	}
+	for i, st := range steps {
+		now = now.Add(20 * time.Minute) // past every hold
+		answers = append(answers, st.status)
+		_, err := c.Get(context.Background(), "1")
+		if (err == nil) != (st.status == http.StatusOK) {
+			t.Fatalf("step %d (%d): Get error %v", i+1, st.status, err)
+		}
+		if got := c.RateLimit().BlockedUntil.Sub(now); st.hold > 0 && got != st.hold {
+			t.Errorf("step %d (%d): held for %v, want %v", i+1, st.status, got, st.hold)
+		}
+		if st.hold == 0 && c.RateLimit().BlockedUntil.After(now) {
+			t.Errorf("step %d (%d): held after a success", i+1, st.status)
+		}
+		if len(answers) != 0 {
+			t.Fatalf("step %d: %d answers left; want the request sent once", i+1, len(answers))
+		}
 	}
 }

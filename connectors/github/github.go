@@ -89,8 +89,9 @@ type Connector struct {
 	perPage     int
 	findLimit   int // issues FindByMarker reads without a hint
 
-	rateMu sync.Mutex
-	rate   connectors.RateState
+	rateMu  sync.Mutex
+	rate    connectors.RateState
+	untimed int // rate limits in a row that named no time (see secondaryBackoff)
 
 	labelMu sync.Mutex
 	known   map[string]bool // label names (lower case) known to exist; nil until listed
