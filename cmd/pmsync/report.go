@@ -1,10 +1,12 @@
 package main
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pmsync/pmsync/sync/daemon"
 	"github.com/pmsync/pmsync/sync/remind"
 )
 
@@ -23,7 +25,10 @@ due date and whether overdue; what closed in the month; critical items still
 open from earlier months; totals. The HTML is a self-contained printable page.
 
 Only the customer's own side is shown (its keys and links), so the report can
-be shared with the customer as it is.`,
+be shared with the customer as it is.
+
+While 'pmsync serve' holds the store, the report is asked of it over HTTP
+(http.listen, with http.token when set).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if customer == "" || month == "" {
@@ -45,6 +50,17 @@ be shared with the customer as it is.`,
 				return usageErrorf("--customer %q: no such customer in %s", customer, cfg.File)
 			}
 			db, err := openRemindStore(cfg)
+			if isLocked(err) {
+				// A running pmsync serve holds the store: it builds the
+				// same report from it.
+				out, err := fromDaemon(cmd.Context(), cfg, err, daemon.ReportPath,
+					url.Values{"customer": {customer}, "month": {month}, "format": {string(f)}})
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(out)
+				return err
+			}
 			if err != nil {
 				return err
 			}

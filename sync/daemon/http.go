@@ -22,6 +22,7 @@ import (
 //	/readyz                 200 when the store is open and every tracker polled recently, else 503
 //	/metrics                Prometheus metrics
 //	/admin/backup           a consistent copy of the store (only with a token)
+//	/admin/report           a customer's monthly review report (see ReportPath)
 //	/                       the dashboard
 //
 // With a token configured, every path but /healthz, /readyz and
@@ -36,6 +37,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) { d.readiness().write(w) })
 	mux.Handle("/metrics", d.requireToken(d.metrics.Handler()))
 	mux.Handle("/admin/backup", d.requireToken(http.HandlerFunc(d.serveBackup)))
+	mux.Handle(ReportPath, d.requireToken(http.HandlerFunc(d.serveReport)))
 	dash := dashboard.NewHandler(d.db, d.dashboardInput, d.log)
 	mux.Handle("/", d.requireToken(dash))
 	return mux
