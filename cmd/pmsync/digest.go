@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pmsync/pmsync/config"
 	"github.com/pmsync/pmsync/store"
+	"github.com/pmsync/pmsync/sync/daemon"
 	"github.com/pmsync/pmsync/sync/remind"
 )
 
@@ -35,8 +37,11 @@ recorded. Without it the digest is sent now to the recipients configured for
 it (e-mail and chat), under a send record of its own, so it never replaces
 the scheduled one. The digest covers the time since the last one sent.
 
+While 'pmsync serve' holds the store, --dry-run asks it for the preview over
+HTTP (http.listen, with http.token when set); sending needs the store.
 Exits 1 when a recipient could not be reached, 3 when the store is in use by
-a running pmsync (stop it, or use its dashboard).`,
+a running pmsync and the digest is to be sent (or the daemon does not
+answer).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if customer == "" && !platform {
@@ -59,6 +64,24 @@ a running pmsync (stop it, or use its dashboard).`,
 				}
 			}
 			db, err := openRemindStore(cfg)
+			if isLocked(err) {
+				if !dryRun {
+					return fmt.Errorf("%w: the running pmsync serve sends the digests on their schedules; preview this one through it with --dry-run, or stop it to send one now", err)
+				}
+				q := url.Values{"format": {string(f)}}
+				if customer != "" {
+					q.Set("customer", customer)
+				}
+				if platform {
+					q.Set("platform", "1")
+				}
+				out, err := fromDaemon(cmd.Context(), cfg, err, daemon.DigestPath, q)
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(out)
+				return err
+			}
 			if err != nil {
 				return err
 			}

@@ -71,6 +71,14 @@ func TestReportFromRunningServe(t *testing.T) {
 	if strings.Contains(out+errOut, "report-bearer-token") {
 		t.Errorf("the report's output shows the bearer token")
 	}
+	code, out, errOut = runPmsync(t, "--config", path, "digest", "--platform", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "CUSTOMERS") {
+		t.Errorf("digest --platform --dry-run while serve runs: exit %d\nstdout:\n%s\nstderr:\n%s\nwant 0 and the text digest", code, out, errOut)
+	}
+	code, _, errOut = runPmsync(t, "--config", path, "digest", "--customer", "janecorp")
+	if code != ExitStoreLocked || !strings.Contains(errOut, "--dry-run") {
+		t.Errorf("digest send while serve runs: exit %d, stderr:\n%s\nwant %d pointing at --dry-run", code, errOut, ExitStoreLocked)
+	}
 }
 
 // TestReportLockedWithoutServe: another process holds the store and

@@ -23,6 +23,7 @@ import (
 //	/metrics                Prometheus metrics
 //	/admin/backup           a consistent copy of the store (only with a token)
 //	/admin/report           a customer's monthly review report (see ReportPath)
+//	/admin/digest           a preview of a digest (see DigestPath)
 //	/                       the dashboard
 //
 // With a token configured, every path but /healthz, /readyz and
@@ -38,6 +39,7 @@ func (d *Daemon) routes() http.Handler {
 	mux.Handle("/metrics", d.requireToken(d.metrics.Handler()))
 	mux.Handle("/admin/backup", d.requireToken(http.HandlerFunc(d.serveBackup)))
 	mux.Handle(ReportPath, d.requireToken(http.HandlerFunc(d.serveReport)))
+	mux.Handle(DigestPath, d.requireToken(http.HandlerFunc(d.serveDigest)))
 	dash := dashboard.NewHandler(d.db, d.dashboardInput, d.log)
 	mux.Handle("/", d.requireToken(dash))
 	return mux

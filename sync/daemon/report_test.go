@@ -73,3 +73,32 @@ func TestReportOverHTTP(t *testing.T) {
 		t.Errorf("POST %s: %d, want 405", path, resp.StatusCode)
 	}
 }
+
+// TestDigestPreviewOverHTTP asks the running daemon for digest previews:
+// a customer's, the platform team's, in each format; nothing is sent.
+func TestDigestPreviewOverHTTP(t *testing.T) {
+	h := withToken(t)
+	h.fileItems(1, "janecorp")
+	auth := []string{"Authorization", "Bearer " + token}
+	for _, tc := range []struct {
+		query string
+		want  int
+		says  string
+	}{
+		{"customer=janecorp", http.StatusOK, "BROKEN LINKS"},
+		{"platform=1", http.StatusOK, "CUSTOMERS"},
+		{"customer=janecorp&platform=1&format=md", http.StatusOK, "#"},
+		{"customer=janecorp&format=html", http.StatusOK, "<html"},
+		{"", http.StatusBadRequest, "customer or platform: required"},
+		{"customer=nobody", http.StatusNotFound, `customer "nobody"`},
+		{"customer=janecorp&format=pdf", http.StatusBadRequest, `format "pdf"`},
+	} {
+		code, body := h.get(daemon.DigestPath+"?"+tc.query, auth...)
+		if code != tc.want || !strings.Contains(body, tc.says) {
+			t.Errorf("GET %s?%s: %d\n%s\nwant %d containing %q", daemon.DigestPath, tc.query, code, body, tc.want, tc.says)
+		}
+	}
+	if code, _ := h.get(daemon.DigestPath + "?platform=1"); code != http.StatusUnauthorized {
+		t.Errorf("GET %s without the token: %d, want 401", daemon.DigestPath, code)
+	}
+}
