@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/pmsync/pmsync/connectors"
@@ -162,31 +163,13 @@ func (db *DB) LinkSummaries(customer string, fn func(LinkSummary) error) error {
 	if err := checkID("customer", customer); err != nil {
 		return fmt.Errorf("store: link summaries: %w", err)
 	}
-	var fnErr error
-	err := db.view(func(tx *bolt.Tx) error {
+	return db.viewWalk("link summaries", customer, func(tx *bolt.Tx) error {
 		b := customerSub(tx, customer, subSummaries)
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			s, err := decodeSummary(string(k), v)
-			if err != nil {
-				return fmt.Errorf("link %s: %w", k, err)
-			}
-			if err := fn(s); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
+		return forEachSummary(b, func(s LinkSummary) error { return callerErr(fn(s)) })
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("store: link summaries of customer %s: %w", customer, err)
-	}
-	return nil
 }
 
 // LinkOrigins calls fn with the id and the origin's ref of every link of
@@ -204,8 +187,7 @@ func (db *DB) LinkOrigins(customer, platformTracker string, fn func(id string, o
 	if err := checkID("platform tracker", platformTracker); err != nil {
 		return fmt.Errorf("store: link origins: %w", err)
 	}
-	var fnErr error
-	err := db.view(func(tx *bolt.Tx) error {
+	return db.viewWalk("link origins", customer, func(tx *bolt.Tx) error {
 		refs, sums := customerSub(tx, customer, subRefs), customerSub(tx, customer, subSummaries)
 		if refs == nil || sums == nil {
 			return nil
@@ -213,11 +195,7 @@ func (db *DB) LinkOrigins(customer, platformTracker string, fn func(id string, o
 		// Two sequential walks: the summaries for the links whose origin
 		// is the customer's item (usually few), then the ref index.
 		inbound := map[string]bool{}
-		if err := sums.ForEach(func(k, v []byte) error {
-			s, err := decodeSummary(string(k), v)
-			if err != nil {
-				return fmt.Errorf("link %s: %w", k, err)
-			}
+		if err := forEachSummary(sums, func(s LinkSummary) error {
 			if s.OriginCustomer {
 				inbound[s.ID] = true
 			}
@@ -239,18 +217,47 @@ func (db *DB) LinkOrigins(customer, platformTracker string, fn func(id string, o
 				name = string(tracker)
 				names[name] = name
 			}
-			if err := fn(string(id), connectors.Ref{Tracker: name, Key: string(key)}); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
+			return callerErr(fn(string(id), connectors.Ref{Tracker: name, Key: string(key)}))
 		})
 	})
-	if fnErr != nil {
-		return fnErr
+}
+
+// forEachSummary decodes every summary of bucket b, in link id order, and
+// calls fn with it.
+func forEachSummary(b *bolt.Bucket, fn func(LinkSummary) error) error {
+	return b.ForEach(func(k, v []byte) error {
+		s, err := decodeSummary(string(k), v)
+		if err != nil {
+			return fmt.Errorf("link %s: %w", k, err)
+		}
+		return fn(s)
+	})
+}
+
+// callerError carries the error of a caller's function out of a walk, so
+// that viewWalk returns it as it is.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+
+// callerErr marks err (nil stays nil) as the caller's own.
+func callerErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return callerError{err}
+}
+
+// viewWalk runs walk in a read transaction. An error of the caller's
+// function (callerErr) is returned as is; any other is wrapped with what
+// was read and whose.
+func (db *DB) viewWalk(what, customer string, walk func(tx *bolt.Tx) error) error {
+	err := db.view(walk)
+	if ce, ok := errors.AsType[callerError](err); ok {
+		return ce.err
 	}
 	if err != nil {
-		return fmt.Errorf("store: link origins of customer %s: %w", customer, err)
+		return fmt.Errorf("store: %s of customer %s: %w", what, customer, err)
 	}
 	return nil
 }

@@ -72,9 +72,7 @@ func (d *Daemon) serveBackup(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "backups over HTTP need http.token; without one, stop pmsync and run 'pmsync store backup FILE'", http.StatusForbidden)
 		return
 	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !getOnly(w, r) {
 		return
 	}
 	// A large store takes longer than the server's write timeout.

@@ -22,9 +22,7 @@ const DigestPath = "/admin/digest"
 // customer (customer=ID), to the platform team (platform=1), or the
 // platform team's view of one customer (both).
 func (d *Daemon) serveDigest(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !getOnly(w, r) {
 		return
 	}
 	q := r.URL.Query()
@@ -64,9 +62,7 @@ func (d *Daemon) serveDigest(w http.ResponseWriter, r *http.Request) {
 // store, as `pmsync report` does. Like the dashboard it needs the bearer
 // token when one is set; the report shows only that customer's side.
 func (d *Daemon) serveReport(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !getOnly(w, r) {
 		return
 	}
 	q := r.URL.Query()
@@ -113,4 +109,15 @@ func writeRendered(w http.ResponseWriter, f remind.Format, out []byte) {
 	w.Header().Set("Content-Type", ct+"; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(out)
+}
+
+// getOnly answers 405 to anything but GET and reports whether the request
+// may go on.
+func getOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodGet)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
 }
